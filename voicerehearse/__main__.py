@@ -1,0 +1,3 @@
+from voicerehearse.cli import main
+
+main()

@@ -1,0 +1,156 @@
+"""Every threshold and option, declared once: name (unit in the name), default, help.
+
+The CLI help, the TOML config loader, ``voicerehearse settings`` and the docs test all read :data:`SETTINGS`.
+
+>>> s = load_settings()
+>>> s.min_pause_s
+0.25
+>>> load_settings(overrides={"min_pause_s": 0.3}).min_pause_s
+0.3
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from voicerehearse.errors import ConfigError
+
+CONFIG_ENV = "VOICEREHEARSE_CONFIG"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # snake_case, unit suffix where it has one (_s, _db, _st, _hz, _wpm ...)
+    default: Any  # int, float, str or bool; the type is enforced when loading
+    section: str  # grouping for `voicerehearse settings` and TOML tables
+    help: str  # one line, shown by `voicerehearse settings`
+
+
+S = Setting
+SETTINGS: tuple[Setting, ...] = (
+    # --- audio in
+    S("analysis_sample_rate_hz", 16000, "audio", "Every input is resampled to this rate before analysis."),
+    S("min_duration_s", 0.3, "audio", "Shorter inputs are rejected as too short to judge."),
+    S("max_duration_s", 7200.0, "audio", "Longer inputs are rejected (guards memory on huge files)."),
+    # --- framing and speech activity (de Jong & Wempe style)
+    S("frame_length_s", 0.032, "activity", "Analysis window for level and spectrum."),
+    S("hop_s", 0.010, "activity", "Step between analysis frames: the time resolution of every span."),
+    S("silence_below_peak_db", 25.0, "activity", "Frames this far below the loud end (99th percentile) of the file are silence."),
+    S("speech_floor_dbfs", -55.0, "activity", "Frames quieter than this are never speech (all-silent files give 'no speech')."),
+    S("min_pause_s", 0.25, "activity", "Silences shorter than this inside speech are not pauses."),
+    S("min_speech_segment_s", 0.06, "activity", "Speech bursts shorter than this are ignored as clicks."),
+    # --- pitch
+    S("pitch_min_hz", 65.0, "pitch", "Lowest fundamental frequency tracked."),
+    S("pitch_max_hz", 600.0, "pitch", "Highest fundamental frequency tracked."),
+    S("pitch_window_s", 0.025, "pitch", "Integration window of the YIN difference function."),
+    S("pitch_aperiodicity_max", 0.25, "pitch", "A frame is voiced when its YIN aperiodicity is below this."),
+    S("pitch_outlier_st", 10.0, "pitch", "Pitch values further than this from the median are octave errors and dropped."),
+    # --- pace
+    S("syllable_min_dip_db", 2.0, "pace", "Level dip needed between two syllable nuclei."),
+    S("syllable_smoothing_s", 0.05, "pace", "Length of the smoothing applied to the level contour before peak picking."),
+    # --- turn timing against a customer prompt
+    S("barge_in_min_s", 0.2, "turn", "Reply speech during the customer's line must last this long to count as an interruption."),
+    S("bleed_margin_db", 8.0, "turn", "Mic level must exceed the predicted prompt bleed by this much to count as the trainee."),
+    S("bleed_max_delay_s", 0.5, "turn", "Longest acoustic delay searched between prompt playback and the mic."),
+    S("bleed_min_correlation", 0.1, "turn", "Below this normalised correlation the prompt is taken as not heard by the mic."),
+    # --- two-channel calls
+    S("monologue_gap_s", 1.5, "stereo", "Gaps shorter than this (with no reply from the other side) keep a monologue going."),
+    # --- verdict: tone relative to baseline
+    S("loud_delta_db", 6.0, "verdict", "Active-speech level this far above baseline is a raised voice (aggressive cue)."),
+    S("quiet_delta_db", -6.0, "verdict", "Active-speech level this far below baseline is a soft voice (passive cue)."),
+    S("high_pitch_delta_st", 4.0, "verdict", "Median pitch this far above baseline is a raised pitch (aggressive cue)."),
+    S("low_pitch_delta_st", -1.5, "verdict", "Median pitch this far below baseline is a lowered, flat voice (passive cue)."),
+    S("monotone_sd_st", 1.0, "verdict", "Pitch variability below this is monotone (passive cue)..."),
+    S("monotone_ratio", 0.6, "verdict", "...and, with a baseline, also below this share of the baseline's variability."),
+    S("expressive_delta_st", 3.0, "verdict", "Pitch variability this far above baseline reads as lively and upbeat (counts against 'aggressive')."),
+    S("expressive_weight", 1.0, "verdict", "Score a lively, varied pitch adds to 'assertive'."),
+    S("expressive_arousal_factor", 0.5, "verdict", "With lively pitch, raised voice and raised pitch read as enthusiasm and count this much."),
+    S("effort_delta_db", 6.0, "verdict", "Alpha ratio this far above baseline is raised vocal effort (aggressive cue)."),
+    S("low_effort_delta_db", -4.0, "verdict", "Alpha ratio this far below baseline is low vocal effort (passive cue)."),
+    S("effort_weight", 1.5, "verdict", "Vocal effort is the surest tone cue of hostility: its reasons count this many times."),
+    S("default_loudness_dbfs", -26.0, "verdict", "Reference speech level used when no baseline recording is given."),
+    # --- verdict: pace and timing
+    S("rushed_wpm", 160.0, "verdict", "Words per minute above this is rushed (aggressive cue)."),
+    S("slow_wpm", 100.0, "verdict", "Words per minute below this is slow (passive cue)."),
+    S("fast_rate_ratio", 1.3, "verdict", "Articulation rate this many times the baseline is rushed (aggressive cue)."),
+    S("slow_rate_ratio", 0.8, "verdict", "Articulation rate this many times the baseline is slow (passive cue)."),
+    S("long_latency_s", 2.0, "verdict", "A reply starting this long after the customer stops is hesitant (passive cue)."),
+    S("repeated_apology_count", 2, "verdict", "This many apologies in one reply is over-apologising (passive cue)."),
+    S("verdict_min_score", 1.0, "verdict", "A style needs at least this score to replace 'assertive'."),
+    # --- transcription
+    S("vosk_model", "", "transcription", "Path of a Vosk model folder (after --model and VOICEREHEARSE_VOSK_MODEL)."),
+)
+del S
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+Settings = dataclasses.make_dataclass(
+    "Settings",
+    [(s.name, type(s.default), dataclasses.field(default=s.default)) for s in SETTINGS],
+    frozen=True,
+)
+Settings.__module__ = __name__
+Settings.__doc__ = "Resolved values of every :data:`SETTINGS` entry (frozen). Build with :func:`load_settings`."
+
+
+def _coerce(setting: Setting, value: Any) -> Any:
+    kind = type(setting.default)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(value, str):
+        return value
+    raise ConfigError(f"setting {setting.name!r} must be {kind.__name__}, got {value!r}")
+
+
+def _flatten(table: Mapping[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, Mapping):  # [section] tables are allowed and only group keys
+            flat.update(_flatten(value))
+        else:
+            flat[key] = value
+    return flat
+
+
+def load_settings(path: str | os.PathLike | None = None, overrides: Mapping[str, Any] | None = None) -> Any:
+    """Defaults, then the TOML file (``path`` or ``$VOICEREHEARSE_CONFIG``), then ``overrides``.
+
+    Unknown names and wrong types raise :class:`ConfigError`.
+    """
+    values: dict[str, Any] = {}
+    path = path or os.environ.get(CONFIG_ENV) or None
+    if path is not None:
+        try:
+            values.update(_flatten(tomllib.loads(Path(path).read_text(encoding="utf-8"))))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    values.update(overrides or {})
+    resolved = {}
+    for name, value in values.items():
+        if name not in _BY_NAME:
+            raise ConfigError(f"unknown setting {name!r} (see `voicerehearse settings`)")
+        resolved[name] = _coerce(_BY_NAME[name], value)
+    return Settings(**resolved)
+
+
+def describe(name: str) -> Setting:
+    """The declaration of one setting; raises ConfigError for unknown names."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise ConfigError(f"unknown setting {name!r}") from None
