@@ -1,0 +1,1 @@
+"""Audio in and out: file loading and validation (io), live capture and playback."""
