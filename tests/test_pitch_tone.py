@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from voicerehearse.analysis.frames import framed_from_settings, speech_activity
+from voicerehearse.analysis.pitch import yin
+from voicerehearse.analysis.tone import measure_voice, tone_metrics
+from voicerehearse.settings import load_settings
+from voicerehearse.types import Baseline
+from synth import SR, noise, voice
+
+S = load_settings()
+
+
+def _measure(y):
+    f = framed_from_settings(y, SR, S)
+    return measure_voice(f, speech_activity(f, S), S)
+
+
+@pytest.mark.parametrize("f0", [80.0, 120.0, 200.0, 310.0, 450.0])
+def test_pitch_of_known_f0(f0):
+    m = _measure(voice(1.0, f0=f0))
+    assert m.pitch_median_hz == pytest.approx(f0, rel=0.01)
+    assert m.voiced_fraction > 0.9
+
+
+def test_agrees_with_librosa_yin_on_a_glide():
+    librosa = pytest.importorskip("librosa")
+    t = np.arange(2 * SR) / SR
+    f0 = 120 * 2 ** (t / 2)  # one octave over two seconds
+    y = (0.3 * np.sin(2 * np.pi * np.cumsum(f0) / SR)).astype(np.float32)
+    frames = np.arange(20, 180)
+    ours = yin(y, sr=SR, hop_s=0.01, frames=frames, fmin=65, fmax=600, win_s=0.025, aperiodicity_max=0.25).f0_hz
+    ref = librosa.yin(y, fmin=65, fmax=600, sr=SR, frame_length=1024, hop_length=160, center=True)
+    ref = ref[frames]
+    truth = 120 * 2 ** ((frames * 0.01 + 0.005) / 2)
+    cents_ours = 1200 * np.abs(np.log2(ours / truth))
+    cents_ref = 1200 * np.abs(np.log2(ref / truth))
+    assert np.median(cents_ours) < 20
+    assert np.median(1200 * np.abs(np.log2(ours / ref))) < 25
+    assert np.median(cents_ours) <= np.median(cents_ref) + 10
+
+
+def test_noise_is_unvoiced():
+    m = _measure(noise(1.0, -20.0))
+    assert m.voiced_fraction < 0.2
+
+
+@pytest.mark.parametrize("depth_st", [0.0, 1.0, 3.0])
+def test_pitch_variability_in_semitones(depth_st):
+    m = _measure(voice(2.0, f0=180, vibrato_st=depth_st))
+    # SD of a sinusoid of peak depth d is d / sqrt(2)
+    assert m.pitch_sd_st == pytest.approx(depth_st / np.sqrt(2), abs=0.15)
+
+
+def test_deltas_against_baseline():
+    base_m = _measure(voice(2.0, f0=150, level_db=-26))
+    baseline = Baseline(base_m.loudness_db, base_m.pitch_median_hz, base_m.pitch_sd_st, base_m.alpha_ratio_db, None, "b")
+    loud = tone_metrics(_measure(voice(2.0, f0=300, level_db=-20, brightness=2.0)), baseline, S)
+    assert loud.loudness_delta_db == pytest.approx(6.0, abs=0.2)
+    assert loud.pitch_delta_st == pytest.approx(12.0, abs=0.2)
+    assert loud.alpha_ratio_delta_db > 3.0  # brighter spectrum = more effort
+    dull = tone_metrics(_measure(voice(2.0, f0=150, level_db=-32, brightness=0.7)), baseline, S)
+    assert dull.loudness_delta_db == pytest.approx(-6.0, abs=0.2)
+    assert dull.alpha_ratio_delta_db < -3.0
+
+
+def test_without_baseline_uses_absolute_defaults():
+    t = tone_metrics(_measure(voice(1.0, level_db=-20)), None, S)
+    assert t.baseline == "absolute defaults"
+    assert t.loudness_delta_db == pytest.approx(-20 - S.default_loudness_dbfs, abs=0.2)
+    assert t.pitch_delta_st is None and t.alpha_ratio_delta_db is None

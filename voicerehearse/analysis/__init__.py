@@ -1,0 +1,1 @@
+"""Acoustic measures. Every metric builds on the one framing helper in :mod:`.frames`."""

@@ -1,0 +1,159 @@
+"""The one framing helper under every metric: frame grid, frame power, speech activity, segments.
+
+Frame ``i`` stands for the time interval ``[i * hop, (i + 1) * hop)``; its analysis window of
+``frame_length`` samples is centred on that interval (zero-padded at the edges), so a run of frames
+``i..j`` is the span ``[i * hop / sr, (j + 1) * hop / sr]``.
+
+>>> import numpy as np
+>>> sr = 16000
+>>> y = np.zeros(sr * 2, dtype=np.float32)
+>>> y[4000:12000] = 0.1 * np.sin(np.arange(8000) * 2 * np.pi * 200 / sr)
+>>> f = frame_power(y, sr=sr, frame_length=512, hop_length=160)
+>>> mask, _ = active_mask(f.db, below_peak_db=25.0, floor_dbfs=-55.0)
+>>> [(round(s.start, 2), round(s.end, 2)) for s in mask_to_spans(mask, f.hop_s, min_gap_s=0.25, min_len_s=0.06)]
+[(0.23, 0.77)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from voicerehearse.types import PauseStats, Span, SpeechActivity
+
+_TINY_POWER = 1e-12  # -120 dBFS: the floor of every level in dB
+
+
+@dataclass(frozen=True)
+class Framed:
+    """Per-frame mean-square power of one signal on the shared grid."""
+
+    y: np.ndarray = field(repr=False)  # (n,) float32 samples
+    sr: int
+    hop_length: int
+    frame_length: int
+    power: np.ndarray = field(repr=False)  # (n_frames,) mean square per frame
+
+    @property
+    def hop_s(self) -> float:
+        return self.hop_length / self.sr
+
+    @property
+    def n_frames(self) -> int:
+        return self.power.shape[0]
+
+    @property
+    def db(self) -> np.ndarray:
+        """Frame level in dBFS (full-scale sine = -3 dB), floored at -120."""
+        return 10.0 * np.log10(np.maximum(self.power, _TINY_POWER))
+
+    def frame_of(self, t: float) -> int:
+        """Index of the frame standing for time ``t`` (clipped to the grid)."""
+        return int(np.clip(np.floor(t / self.hop_s + 1e-9), 0, max(self.n_frames - 1, 0)))
+
+    def windows(self, indices: np.ndarray, win_length: int) -> np.ndarray:
+        """Copies of the ``win_length``-sample windows centred on frames ``indices``: (len(indices), win_length)."""
+        return frame_windows(self.y, hop_length=self.hop_length, frames=indices, win_length=win_length)
+
+
+def frame_windows(y: np.ndarray, *, hop_length: int, frames: np.ndarray, win_length: int) -> np.ndarray:
+    """Copies of the ``win_length``-sample windows of ``y`` centred on grid frames ``frames`` (zero-padded).
+
+    Returns (len(frames), win_length). Use a smaller ``hop_length`` on a decimated ``y`` to keep the same grid.
+    """
+    pad = win_length
+    padded = np.concatenate([np.zeros(pad, y.dtype), y, np.zeros(pad + win_length, y.dtype)])
+    starts = np.asarray(frames) * hop_length + hop_length // 2 - win_length // 2 + pad
+    return np.lib.stride_tricks.sliding_window_view(padded, win_length)[starts]
+
+
+def frame_power(y: np.ndarray, *, sr: int, frame_length: int, hop_length: int) -> Framed:
+    """Mean-square power of each frame, O(n) through a running sum.
+
+    ``y``: (n,) samples. Returns :class:`Framed` with ``ceil(n / hop_length)`` frames.
+    """
+    y = np.asarray(y, dtype=np.float32)
+    n_frames = max(1, -(-y.shape[0] // hop_length))
+    pad_left = (frame_length - hop_length) // 2
+    padded = np.concatenate(
+        [np.zeros(pad_left), y.astype(np.float64), np.zeros(n_frames * hop_length + frame_length - y.shape[0])]
+    )
+    csum = np.concatenate([[0.0], np.cumsum(padded * padded)])
+    starts = np.arange(n_frames) * hop_length
+    power = (csum[starts + frame_length] - csum[starts]) / frame_length
+    return Framed(y, sr, hop_length, frame_length, np.maximum(power, 0.0))
+
+
+def framed_from_settings(y: np.ndarray, sr: int, settings) -> Framed:
+    """:func:`frame_power` with the frame geometry from settings."""
+    return frame_power(
+        y, sr=sr, frame_length=int(round(settings.frame_length_s * sr)), hop_length=int(round(settings.hop_s * sr))
+    )
+
+
+def active_mask(db: np.ndarray, *, below_peak_db: float, floor_dbfs: float) -> tuple[np.ndarray, float]:
+    """Frames louder than ``max(loud end - below_peak_db, floor_dbfs)``; the loud end is the 99th percentile.
+
+    Returns (mask of shape (n_frames,), threshold in dBFS).
+    """
+    if db.size == 0:
+        return np.zeros(0, bool), floor_dbfs
+    threshold = max(float(np.percentile(db, 99)) - below_peak_db, floor_dbfs)
+    return db > threshold, threshold
+
+
+def runs(mask: np.ndarray) -> np.ndarray:
+    """(k, 2) array of [first, last+1] frame indices of each run of True."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return np.stack([np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)], axis=1)
+
+
+def mask_to_spans(mask: np.ndarray, hop_s: float, *, min_gap_s: float, min_len_s: float) -> tuple[Span, ...]:
+    """Runs of active frames as spans: gaps shorter than ``min_gap_s`` are closed, then runs shorter
+    than ``min_len_s`` dropped."""
+    r = runs(mask)
+    if len(r) == 0:
+        return ()
+    merged = [list(r[0])]
+    for start, stop in r[1:]:
+        if (start - merged[-1][1]) * hop_s < min_gap_s:
+            merged[-1][1] = stop
+        else:
+            merged.append([start, stop])
+    return tuple(
+        Span(round(float(a * hop_s), 6), round(float(b * hop_s), 6)) for a, b in merged if (b - a) * hop_s >= min_len_s - 1e-9
+    )
+
+
+def spans_to_mask(spans, n_frames: int, hop_s: float) -> np.ndarray:
+    """The inverse of :func:`mask_to_spans` on the same grid."""
+    mask = np.zeros(n_frames, bool)
+    for s in spans:
+        mask[int(round(s.start / hop_s)) : int(round(s.end / hop_s))] = True
+    return mask
+
+
+def pause_stats(segments: tuple[Span, ...]) -> PauseStats:
+    """Pauses are the gaps between consecutive speech segments (already at least min_pause_s long)."""
+    gaps = [b.start - a.end for a, b in zip(segments, segments[1:])]
+    if not gaps:
+        return PauseStats(0, None, None)
+    return PauseStats(len(gaps), round(float(np.mean(gaps)), 4), round(float(max(gaps)), 4))
+
+
+def speech_activity(framed: Framed, settings, *, mask: np.ndarray | None = None) -> SpeechActivity:
+    """Speech segments, speaking time and pauses of one signal.
+
+    ``mask`` overrides the level-based activity (e.g. after prompt-bleed rejection).
+    """
+    threshold = None
+    if mask is None:
+        mask, threshold = active_mask(
+            framed.db, below_peak_db=settings.silence_below_peak_db, floor_dbfs=settings.speech_floor_dbfs
+        )
+    spans = mask_to_spans(mask, framed.hop_s, min_gap_s=settings.min_pause_s, min_len_s=settings.min_speech_segment_s)
+    if threshold is None:
+        threshold = float(framed.db[mask].min()) if mask.any() else settings.speech_floor_dbfs
+    speaking = round(sum(s.duration_s for s in spans), 4)
+    return SpeechActivity(spans, speaking, pause_stats(spans), round(threshold, 2))
