@@ -1,0 +1,183 @@
+"""Who speaks when: turn timing against a known customer prompt (with bleed rejection) and two-channel calls.
+
+Bleed: when the prompt plays through speakers the mic hears it too, quieter, later and filtered. The prompt
+signal is known, so its delay is found by cross-correlation, its level at the mic by a robust gain fit,
+and a frame only counts as the trainee when the mic is ``bleed_margin_db`` louder than the predicted bleed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from voicerehearse.analysis.frames import Framed, active_mask, frame_power, mask_to_spans
+from voicerehearse.types import Interruption, SideMetrics, Span, SpeechActivity, StereoMetrics, TalkOver, TurnTiming
+
+_BLEED_SPREAD_FRAMES = (2, 6)  # predicted bleed is held this many frames before/after (timing slack, room tail)
+
+
+@dataclass(frozen=True)
+class Bleed:
+    """The prompt as the mic heard it."""
+
+    detected: bool
+    gain_db: float | None
+    delay_s: float | None
+    power: np.ndarray = field(repr=False)  # (n_frames,) predicted bleed power on the recording's grid
+    prompt_power: np.ndarray = field(repr=False)  # (n_frames,) the placed prompt's own power, no gain
+
+
+def _place(prompt: np.ndarray, n: int, offset: int) -> np.ndarray:
+    placed = np.zeros(n, np.float32)
+    lo, hi = max(offset, 0), min(offset + prompt.shape[0], n)
+    if hi > lo:
+        placed[lo:hi] = prompt[lo - offset : hi - offset]
+    return placed
+
+
+def _find_delay(y: np.ndarray, prompt: np.ndarray, start: int, max_delay: int) -> tuple[int, float]:
+    """Lag (samples, 0..max_delay) where ``prompt`` best matches ``y`` after ``start``, and its normalised correlation."""
+    seg = y[max(start, 0) : start + prompt.shape[0] + max_delay].astype(np.float64)
+    if seg.shape[0] < prompt.shape[0] // 2 or not np.any(prompt):
+        return 0, 0.0
+    nfft = 1 << int(np.ceil(np.log2(seg.shape[0] + prompt.shape[0])))
+    corr = np.fft.irfft(np.fft.rfft(seg, nfft) * np.conj(np.fft.rfft(prompt.astype(np.float64), nfft)), nfft)
+    lags = min(max_delay, seg.shape[0] - 1) + 1
+    csum = np.concatenate([[0.0], np.cumsum(seg * seg)])
+    win = np.minimum(np.arange(lags) + prompt.shape[0], seg.shape[0])
+    seg_energy = csum[win] - csum[np.arange(lags)]
+    norm = np.sqrt(np.maximum(seg_energy, 1e-20) * float(np.dot(prompt, prompt)))
+    rho = corr[:lags] / norm
+    lag = int(np.argmax(rho))
+    return lag, float(rho[lag])
+
+
+def _hold(power: np.ndarray, before: int, after: int) -> np.ndarray:
+    """Running maximum over [i - before, i + after]: predicted bleed tolerant to timing and room tail."""
+    padded = np.concatenate([np.zeros(after), power, np.zeros(before)])
+    view = np.lib.stride_tricks.sliding_window_view(padded, before + after + 1)
+    return view.max(axis=1)[: power.shape[0]]
+
+
+def estimate_bleed(rec: Framed, prompt: np.ndarray, prompt_start_s: float, settings) -> Bleed:
+    """Model the prompt's bleed into the recording ``rec``; ``prompt`` is at ``rec.sr``."""
+    start = int(round(prompt_start_s * rec.sr))
+    lag, rho = _find_delay(rec.y, prompt, start, int(settings.bleed_max_delay_s * rec.sr))
+    zero = np.zeros(rec.n_frames)
+    plain = frame_power(_place(prompt, rec.y.shape[0], start), sr=rec.sr, frame_length=rec.frame_length,
+                        hop_length=rec.hop_length).power
+    if rho < settings.bleed_min_correlation:
+        return Bleed(False, None, None, zero, plain)
+    placed = _place(prompt, rec.y.shape[0], start + lag)
+    p_power = frame_power(placed, sr=rec.sr, frame_length=rec.frame_length, hop_length=rec.hop_length).power
+    # least squares on the aligned samples is blind to the trainee's (uncorrelated) voice but misses filtering;
+    # the median power ratio catches filtering but not barge-in: take the median over frames the LS fit can explain.
+    ls_gain2 = (float(np.dot(rec.y.astype(np.float64), placed)) / max(float(np.dot(placed, placed)), 1e-20)) ** 2
+    loud = p_power > p_power.max() * 10 ** (-20 / 10)
+    ratio = rec.power[loud] / p_power[loud]
+    plausible = ratio[ratio <= 4.0 * ls_gain2]
+    gain2 = float(np.median(plausible)) if plausible.size else ls_gain2
+    predicted = gain2 * _hold(p_power, *_BLEED_SPREAD_FRAMES)
+    return Bleed(True, float(10 * np.log10(max(gain2, 1e-20))), lag / rec.sr, predicted, plain)
+
+
+def trainee_mask(rec: Framed, bleed: Bleed, settings) -> np.ndarray:
+    """Frames where the trainee speaks: loud enough to be speech and well above the predicted bleed."""
+    own = rec.power > bleed.power * 10 ** (settings.bleed_margin_db / 10)
+    db = rec.db
+    # the loud end of the trainee's own speech sets the silence threshold, not the bleed
+    level_db = db[own] if own.any() else db
+    threshold = max(float(np.percentile(level_db, 99)) - settings.silence_below_peak_db, settings.speech_floor_dbfs)
+    return own & (db > threshold)
+
+
+def turn_timing(rec: Framed, activity: SpeechActivity, prompt: np.ndarray, prompt_start_s: float, bleed: Bleed,
+                settings) -> TurnTiming:
+    """Prompt end, reply start, latency and barge-in interruptions of the trainee ``activity`` (bleed removed)."""
+    prompt_db = 10 * np.log10(np.maximum(bleed.prompt_power, 1e-12))
+    pmask, _ = active_mask(prompt_db, below_peak_db=settings.silence_below_peak_db, floor_dbfs=settings.speech_floor_dbfs)
+    pspans = mask_to_spans(pmask, rec.hop_s, min_gap_s=settings.min_pause_s, min_len_s=settings.min_speech_segment_s)
+    if pspans:
+        p_start, p_end = pspans[0].start, pspans[-1].end
+    else:
+        p_start = p_end = prompt_start_s
+    interruptions = []
+    for seg in activity.segments:
+        lo, hi = max(seg.start, p_start), min(seg.end, p_end)
+        if hi - lo >= settings.barge_in_min_s - 1e-9:
+            interruptions.append(Interruption(round(lo, 3), round(hi, 3), round(hi - lo, 3)))
+    replies = [s for s in activity.segments if s.end > prompt_start_s and s.duration_s >= settings.barge_in_min_s]
+    reply_start = replies[0].start if replies else None
+    return TurnTiming(
+        prompt_start_s=round(prompt_start_s, 3),
+        prompt_end_s=round(p_end, 3),
+        reply_start_s=reply_start,
+        response_latency_s=None if reply_start is None else round(reply_start - p_end, 3),
+        interrupted=bool(interruptions),
+        interruptions=tuple(interruptions),
+        bleed_detected=bleed.detected,
+        bleed_gain_db=None if bleed.gain_db is None else round(bleed.gain_db, 2),
+        bleed_delay_s=None if bleed.delay_s is None else round(bleed.delay_s, 4),
+    )
+
+
+def _talk_overs(a: str, a_segs, b: str, b_segs, min_s: float) -> list[TalkOver]:
+    """Times ``b`` started speaking while ``a`` was speaking, overlapping at least ``min_s``."""
+    found = []
+    for seg in b_segs:
+        for other in a_segs:
+            if other.start < seg.start < other.end:
+                end = min(other.end, seg.end)
+                if end - seg.start >= min_s - 1e-9:
+                    found.append(TalkOver(seg.start, end, round(end - seg.start, 3), b, a))
+                break
+    return found
+
+
+def _longest_monologue(own: tuple[Span, ...], other: tuple[Span, ...], gap_s: float) -> float:
+    longest, current = 0.0, None
+    for seg in own:
+        if current is not None:
+            answered = any(o.start < seg.start and o.end > current.end for o in other)
+            if seg.start - current.end < gap_s and not answered:
+                current = Span(current.start, seg.end)
+            else:
+                current = seg
+        else:
+            current = seg
+        longest = max(longest, current.duration_s)
+    return round(longest, 3)
+
+
+def stereo_metrics(sides: dict[str, tuple[int, SpeechActivity]], settings, *, agent: str = "agent",
+                   customer: str = "customer") -> StereoMetrics:
+    """Per-side speaking time, talk ratio and longest monologue; talk-overs (who interrupted whom);
+    patience: the gaps before the agent answers the customer.
+
+    ``sides`` maps a side name to (channel index, its speech activity); exactly two sides.
+    """
+    (name_a, (ch_a, act_a)), (name_b, (ch_b, act_b)) = sides.items()
+    total = act_a.speaking_time_s + act_b.speaking_time_s
+    metrics = tuple(
+        SideMetrics(name, ch, act.speaking_time_s, round(act.speaking_time_s / total, 4) if total else None,
+                    _longest_monologue(act.segments, other.segments, settings.monologue_gap_s), act.segments)
+        for name, ch, act, other in ((name_a, ch_a, act_a, act_b), (name_b, ch_b, act_b, act_a))
+    )
+    overs = _talk_overs(name_a, act_a.segments, name_b, act_b.segments, settings.barge_in_min_s)
+    overs += _talk_overs(name_b, act_b.segments, name_a, act_a.segments, settings.barge_in_min_s)
+    overs.sort(key=lambda o: o.start)
+    gaps = []
+    if agent in sides and customer in sides:
+        agent_segs, cust_segs = sides[agent][1].segments, sides[customer][1].segments
+        for c in cust_segs:
+            nxt = [a.start for a in agent_segs if a.start >= c.end]
+            later_c = [o.start for o in cust_segs if o.start > c.end]
+            if nxt and (not later_c or nxt[0] < later_c[0]):
+                gaps.append(nxt[0] - c.end)
+    return StereoMetrics(
+        sides=metrics,
+        talk_overs=tuple(overs),
+        patience_s=round(float(np.mean(gaps)), 3) if gaps else None,
+        shortest_gap_s=round(float(min(gaps)), 3) if gaps else None,
+    )
