@@ -1,0 +1,168 @@
+"""Wires the stages for one recording: audio -> (transcript) -> analysis -> delivery. Computes nothing itself.
+
+>>> import numpy as np, soundfile as sf, tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "silence.wav")
+>>> sf.write(path, np.zeros(16000), 16000)
+>>> analyze_file(path).delivery.label
+'no speech'
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from voicerehearse.analysis import overlap
+from voicerehearse.analysis.frames import framed_from_settings, speech_activity
+from voicerehearse.analysis.lexicon import find_cues
+from voicerehearse.analysis.pace import pace_metrics, syllable_nuclei
+from voicerehearse.analysis.tone import measure_voice, tone_metrics
+from voicerehearse.audio.io import load_audio
+from voicerehearse.delivery import flags_for, judge
+from voicerehearse.errors import BaselineError, ConfigError
+from voicerehearse.settings import load_settings
+from voicerehearse.types import Analysis, Audio, Baseline, Interruption, Transcript
+
+
+@dataclass(frozen=True)
+class StereoLayout:
+    """Which channel carries which side of a two-channel call recording."""
+
+    agent: int
+    customer: int
+
+    @classmethod
+    def parse(cls, text: str) -> "StereoLayout":
+        """``StereoLayout.parse("agent=0,customer=1")``; raises ConfigError on anything else."""
+        try:
+            pairs = dict(part.split("=", 1) for part in text.replace(" ", "").split(","))
+            layout = cls(int(pairs.pop("agent")), int(pairs.pop("customer")))
+        except (ValueError, KeyError):
+            raise ConfigError(f"--stereo expects 'agent=N,customer=M', got {text!r}") from None
+        if pairs or layout.agent == layout.customer or min(layout.agent, layout.customer) < 0:
+            raise ConfigError(f"--stereo expects two different channels for agent and customer, got {text!r}")
+        return layout
+
+
+def _voice(audio: Audio, settings, mask=None):
+    framed = framed_from_settings(audio.samples, audio.sample_rate, settings)
+    activity = speech_activity(framed, settings, mask=mask)
+    voice = measure_voice(framed, activity, settings)
+    nuclei = syllable_nuclei(framed, activity, voice.track, settings)
+    return framed, activity, voice, nuclei
+
+
+def measure_baseline(path: str | os.PathLike, settings=None) -> Baseline:
+    """The trainee's neutral reference from a calibration read; raises BaselineError when it holds no speech."""
+    settings = settings or load_settings()
+    audio = load_audio(path, settings=settings)
+    _, activity, voice, nuclei = _voice(audio, settings)
+    if not activity.has_speech or voice.loudness_db is None:
+        raise BaselineError(f"{path}: the baseline recording holds no speech")
+    pace = pace_metrics(nuclei, activity, None)
+    return Baseline(voice.loudness_db, voice.pitch_median_hz, voice.pitch_sd_st, voice.alpha_ratio_db,
+                    pace.articulation_rate, Path(path).name)
+
+
+def analyze_audio(
+    audio: Audio,
+    *,
+    settings=None,
+    baseline: Baseline | None = None,
+    transcript: Transcript | None = None,
+    prompt: Audio | None = None,
+    prompt_start_s: float = 0.0,
+    stereo: StereoLayout | None = None,
+) -> Analysis:
+    """Analyse validated audio. With ``stereo`` the agent channel is judged and both sides timed;
+    with ``prompt`` the reply is timed against the customer's line and its bleed removed."""
+    settings = settings or load_settings()
+    channels = audio.source_channels
+    stereo_metrics = None
+    main = audio
+    if stereo is not None:
+        if audio.samples.ndim != 2 or max(stereo.agent, stereo.customer) >= audio.samples.shape[0]:
+            raise ConfigError(
+                f"{audio.path}: --stereo needs channels {stereo.agent} and {stereo.customer}, the file has {channels}"
+            )
+        main = audio.channel(stereo.agent)
+    elif audio.samples.ndim == 2:
+        main = Audio(audio.samples.mean(axis=0), audio.sample_rate, audio.source_sample_rate, channels, audio.path)
+
+    framed = framed_from_settings(main.samples, main.sample_rate, settings)
+    mask = bleed = None
+    if prompt is not None:
+        bleed = overlap.estimate_bleed(framed, prompt.samples, prompt_start_s, settings)
+        mask = overlap.trainee_mask(framed, bleed, settings)
+    activity = speech_activity(framed, settings, mask=mask)
+    voice = measure_voice(framed, activity, settings)
+    nuclei = syllable_nuclei(framed, activity, voice.track, settings)
+    turn = None
+    if prompt is not None:
+        turn = overlap.turn_timing(framed, activity, prompt.samples, prompt_start_s, bleed, settings)
+    if stereo is not None:
+        customer = audio.channel(stereo.customer)
+        c_framed = framed_from_settings(customer.samples, customer.sample_rate, settings)
+        stereo_metrics = overlap.stereo_metrics(
+            {"agent": (stereo.agent, activity), "customer": (stereo.customer, speech_activity(c_framed, settings))},
+            settings,
+        )
+    pace = pace_metrics(nuclei, activity, transcript)
+    tone = tone_metrics(voice, baseline, settings)
+    cues = find_cues(transcript.words) if transcript else ()
+    span = (activity.segments[0].start, activity.segments[-1].end) if activity.has_speech else None
+    talk_overs = ()
+    if stereo_metrics is not None:  # in a call recording the agent's talk-overs are interruptions of the customer
+        talk_overs = tuple(Interruption(o.start, o.end, o.duration_s)
+                           for o in stereo_metrics.talk_overs if o.interrupter == "agent")
+    verdict = judge(tone=tone, pace=pace, turn=turn, cues=cues, baseline=baseline, speech_span=span,
+                    settings=settings, talk_overs=talk_overs)
+    return Analysis(
+        file=audio.path or "",
+        duration_s=round(audio.duration_s, 4),
+        sample_rate=audio.source_sample_rate,
+        channels=channels,
+        transcript=transcript,
+        speech=activity,
+        pace=pace,
+        tone=tone,
+        turn=turn,
+        stereo=stereo_metrics,
+        cues=cues,
+        delivery=verdict,
+        flags=flags_for(verdict, cues),
+    )
+
+
+def analyze_file(
+    path: str | os.PathLike,
+    *,
+    settings=None,
+    baseline: Baseline | None = None,
+    transcript: Transcript | None = None,
+    prompt_path: str | os.PathLike | None = None,
+    prompt_start_s: float = 0.0,
+    stereo: StereoLayout | None = None,
+) -> Analysis:
+    """Load ``path`` (and the prompt), then :func:`analyze_audio`. Raises VoiceRehearseError subclasses on bad input."""
+    settings = settings or load_settings()
+    audio = load_audio(path, settings=settings, keep_channels=stereo is not None)
+    prompt = load_audio(prompt_path, settings=settings) if prompt_path is not None else None
+    if prompt_start_s < 0:
+        raise ConfigError(f"--prompt-start must be >= 0 s, got {prompt_start_s:g}")
+    return analyze_audio(audio, settings=settings, baseline=baseline, transcript=transcript, prompt=prompt,
+                         prompt_start_s=prompt_start_s, stereo=stereo)
+
+
+
+def merge_baselines(baselines: list[Baseline], source: str) -> Baseline:
+    """Median of each measure over several calibration reads (missing values ignored)."""
+    import statistics
+
+    def med(values):
+        values = [v for v in values if v is not None]
+        return statistics.median(values) if values else None
+
+    fields = ("loudness_db", "pitch_median_hz", "pitch_sd_st", "alpha_ratio_db", "articulation_rate")
+    return Baseline(*(med([getattr(b, f) for b in baselines]) for f in fields), source)

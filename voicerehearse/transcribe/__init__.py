@@ -1,0 +1,1 @@
+"""Turning speech into timed words: transcript files, Vosk, and the rough offline fallback."""
