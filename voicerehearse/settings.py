@@ -85,6 +85,9 @@ SETTINGS: tuple[Setting, ...] = (
     S("verdict_min_score", 1.0, "verdict", "A style needs at least this score to replace 'assertive'."),
     # --- transcription
     S("vosk_model", "", "transcription", "Path of a Vosk model folder (after --model and VOICEREHEARSE_VOSK_MODEL)."),
+    # --- storage
+    S("data_dir", "", "store", "Where the database and audio live ('' = $VOICEREHEARSE_DATA_DIR or the user data dir)."),
+    S("database_url", "", "store", "SQLAlchemy URL of the database ('' = SQLite file in data_dir; e.g. postgresql://...)."),
 )
 del S
 

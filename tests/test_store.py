@@ -1,0 +1,70 @@
+import pytest
+from sqlalchemy import select, text
+
+from voicerehearse.store import BaselineRecord, Comment, PracticeSession, Store, StoreError, Turn, get_or_create_trainee
+from voicerehearse.types import Baseline
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store.open(tmp_path / "data")
+
+
+def test_sqlite_in_wal_mode_with_foreign_keys(store):
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    assert (store.data_dir / "voicerehearse.db").is_file()
+
+
+def test_session_turns_comments_and_headline_figures(store):
+    record = {"duration_s": 4.2, "delivery": {"label": "aggressive"}, "pace": {"words_per_minute": 171.0},
+              "tone": {"loudness_delta_db": 7.5, "pitch_delta_st": 3.0},
+              "turn": {"response_latency_s": -0.4, "interrupted": True}}
+    with store.session() as db:
+        trainee = get_or_create_trainee(db, "Dana")
+        session = PracticeSession(trainee=trainee, scenario_id="late_fee", scenario_title="Late-fee waiver")
+        turn = Turn(index=0, audio_path="audio/1/turn-0.wav")
+        turn.set_analysis(record)
+        session.turns.append(turn)
+        turn.comments.append(Comment(start_s=1.5, end_s=2.0, text="Let them finish <here>"))
+        db.add(session)
+        db.commit()
+    with store.session() as db:
+        turn = db.scalar(select(Turn))
+        assert (turn.label, turn.words_per_minute, turn.interrupted, turn.duration_s) == ("aggressive", 171.0, True, 4.2)
+        assert turn.analysis == record
+        assert turn.comments[0].text == "Let them finish <here>"
+        assert get_or_create_trainee(db, "Dana").id == turn.session.trainee.id
+        db.delete(turn.session)
+        db.commit()
+        assert db.scalar(select(Comment)) is None
+
+
+def test_baseline_round_trip(store):
+    b = Baseline(-27.0, 180.0, 1.9, -12.0, 4.1, "calm.wav")
+    with store.session() as db:
+        trainee = get_or_create_trainee(db, "Sam")
+        db.add(BaselineRecord(trainee=trainee, audio_path="audio/baselines/calm.wav", measures=BaselineRecord.measures_of(b)))
+        db.commit()
+        assert db.scalar(select(BaselineRecord)).to_baseline() == b
+
+
+@pytest.mark.parametrize("bad", ["../outside.wav", "audio/../../etc/passwd", "/etc/passwd"])
+def test_paths_never_leave_the_data_directory(store, bad):
+    with pytest.raises(StoreError):
+        store.resolve_audio(bad)
+
+
+def test_relative_paths(store):
+    path = store.audio_dir("7") / "turn-0.wav"
+    path.write_bytes(b"x")
+    rel = store.relative(path)
+    assert rel == "audio/7/turn-0.wav" and store.resolve_audio(rel) == path.resolve()
+
+
+def test_unusable_data_dir_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StoreError, match="cannot use data directory"):
+        Store.open(blocker / "sub")

@@ -1,0 +1,234 @@
+"""Sessions, turns, baselines, comments and users in a real database (SQLite by default, WAL mode).
+
+Audio files live under ``<data_dir>/audio``; the database stores paths relative to the data directory, and
+:meth:`Store.resolve_audio` refuses any path that would leave it.
+
+>>> import tempfile
+>>> store = Store.open(tempfile.mkdtemp())
+>>> with store.session() as db:
+...     t = get_or_create_trainee(db, "Dana")
+...     db.commit()
+...     t.name
+'Dana'
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+from voicerehearse.errors import VoiceRehearseError
+
+DATA_DIR_ENV = "VOICEREHEARSE_DATA_DIR"
+
+
+class StoreError(VoiceRehearseError):
+    """The database or the data directory cannot be used."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def default_data_dir(settings=None) -> Path:
+    """``data_dir`` setting, else ``$VOICEREHEARSE_DATA_DIR``, else the platform's user data directory."""
+    configured = getattr(settings, "data_dir", "") if settings is not None else ""
+    if configured:
+        return Path(configured).expanduser()
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV]).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("voicerehearse"))
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class Trainee(Base):
+    __tablename__ = "trainees"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    sessions: Mapped[list["PracticeSession"]] = relationship(back_populates="trainee", order_by="PracticeSession.started_at")
+    baselines: Mapped[list["BaselineRecord"]] = relationship(back_populates="trainee", order_by="BaselineRecord.created_at")
+
+
+class BaselineRecord(Base):
+    """A calibration read and its measures (the fields of :class:`voicerehearse.types.Baseline`)."""
+
+    __tablename__ = "baselines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id"))
+    audio_path: Mapped[str] = mapped_column(String(500))
+    measures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    trainee: Mapped[Trainee] = relationship(back_populates="baselines")
+
+    def to_baseline(self):
+        """The :class:`voicerehearse.types.Baseline` the analysis compares against."""
+        from voicerehearse.types import Baseline
+
+        return Baseline(**self.measures, source=Path(self.audio_path).name)
+
+    @staticmethod
+    def measures_of(baseline) -> dict[str, Any]:
+        return {k: getattr(baseline, k) for k in
+                ("loudness_db", "pitch_median_hz", "pitch_sd_st", "alpha_ratio_db", "articulation_rate")}
+
+
+class PracticeSession(Base):
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trainee_id: Mapped[int] = mapped_column(ForeignKey("trainees.id"))
+    scenario_id: Mapped[str] = mapped_column(String(120))
+    scenario_title: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(20), default="practice")  # practice | import | demo
+    status: Mapped[str] = mapped_column(String(20), default="recording")  # recording | complete | recovered
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    baseline_id: Mapped[int | None] = mapped_column(ForeignKey("baselines.id"), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    trainee: Mapped[Trainee] = relationship(back_populates="sessions")
+    turns: Mapped[list["Turn"]] = relationship(back_populates="session", order_by="Turn.index",
+                                               cascade="all, delete-orphan")
+
+
+class Turn(Base):
+    """One customer line and the trainee's reply: the recording and its analysis record (schema JSON)."""
+
+    __tablename__ = "turns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    index: Mapped[int] = mapped_column(Integer)
+    customer_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    audio_path: Mapped[str] = mapped_column(String(500))  # relative to the data directory
+    prompt_start_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # denormalised from the analysis for progress queries
+    label: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    words_per_minute: Mapped[float | None] = mapped_column(Float, nullable=True)
+    loudness_delta_db: Mapped[float | None] = mapped_column(Float, nullable=True)
+    pitch_delta_st: Mapped[float | None] = mapped_column(Float, nullable=True)
+    response_latency_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    interrupted: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    session: Mapped[PracticeSession] = relationship(back_populates="turns")
+    comments: Mapped[list["Comment"]] = relationship(back_populates="turn", order_by="Comment.start_s",
+                                                     cascade="all, delete-orphan")
+
+    def set_analysis(self, record: dict[str, Any]) -> None:
+        """Store an analysis record (schema voicerehearse.analysis/1) and its headline figures."""
+        self.analysis = record
+        self.duration_s = record.get("duration_s")
+        delivery = record.get("delivery") or {}
+        self.label = delivery.get("label")
+        self.words_per_minute = (record.get("pace") or {}).get("words_per_minute")
+        tone = record.get("tone") or {}
+        self.loudness_delta_db = tone.get("loudness_delta_db")
+        self.pitch_delta_st = tone.get("pitch_delta_st")
+        turn = record.get("turn") or {}
+        self.response_latency_s = turn.get("response_latency_s")
+        self.interrupted = turn.get("interrupted")
+
+
+class User(Base):
+    """A login: coaches see every trainee; a trainee account (``trainee_id`` set) sees only its own sessions."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20), default="coach")  # coach | trainee
+    trainee_id: Mapped[int | None] = mapped_column(ForeignKey("trainees.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Comment(Base):
+    """A coach's comment pinned to a moment (start) or a span (start..end) of a turn's recording."""
+
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+    turn: Mapped[Turn] = relationship(back_populates="comments")
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Store:
+    """The database and the data directory. One per process (or per app / test)."""
+
+    def __init__(self, engine: Engine, data_dir: Path):
+        self.engine = engine
+        self.data_dir = data_dir
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, data_dir: str | os.PathLike | None = None, url: str = "", settings=None) -> "Store":
+        """Open (and create) the store: ``url`` or the ``database_url`` setting, else SQLite in ``data_dir``."""
+        data_dir = Path(data_dir) if data_dir else default_data_dir(settings)
+        url = url or (getattr(settings, "database_url", "") if settings is not None else "")
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            (data_dir / "audio").mkdir(exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot use data directory {data_dir}: {exc.strerror}") from None
+        url = url or f"sqlite:///{data_dir / 'voicerehearse.db'}"
+        engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        try:
+            Base.metadata.create_all(engine)
+        except Exception as exc:  # driver errors differ per backend
+            raise StoreError(f"cannot open database {engine.url.render_as_string(hide_password=True)}: {exc}") from None
+        return cls(engine, data_dir.resolve())
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as db:
+            yield db
+
+    def audio_dir(self, *parts: str) -> Path:
+        path = self.data_dir.joinpath("audio", *parts)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def relative(self, path: Path) -> str:
+        """How a file under the data directory is stored in the database."""
+        return Path(path).resolve().relative_to(self.data_dir).as_posix()
+
+    def resolve_audio(self, relative: str) -> Path:
+        """The absolute path of a stored audio file; StoreError if it would leave the data directory."""
+        path = (self.data_dir / relative).resolve()
+        if not path.is_relative_to(self.data_dir):
+            raise StoreError(f"refusing a path outside the data directory: {relative}")
+        return path
+
+
+def get_or_create_trainee(db: Session, name: str) -> Trainee:
+    trainee = db.scalar(select(Trainee).where(Trainee.name == name))
+    if trainee is None:
+        trainee = Trainee(name=name)
+        db.add(trainee)
+        db.flush()
+    return trainee
