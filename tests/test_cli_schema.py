@@ -134,6 +134,7 @@ def test_every_setting_declares_its_unit_in_its_name():
 
 def test_docs_cover_every_setting_and_schema_field():
     settings_doc = (ROOT / "docs" / "settings.md").read_text()
+    assert settings_doc == _run("settings", "--markdown").output, "regenerate: voicerehearse settings --markdown"
     for s in SETTINGS:
         assert f"`{s.name}`" in settings_doc, s.name
     schema_doc = (ROOT / "docs" / "analysis-schema.md").read_text()

@@ -21,12 +21,16 @@ def unit_of(name: str) -> str:
 @config_option
 @set_option
 @click.option("--toml", "as_toml", is_flag=True, help="Print the current values as a TOML file to start from.")
+@click.option("--markdown", is_flag=True, help="Print the defaults as the Markdown table of docs/settings.md.")
 @domain_errors
-def settings(config, overrides, as_toml):
+def settings(config, overrides, as_toml, markdown):
     """List every setting: name, current value, unit and what it does.
 
     Override them in a TOML file passed with --config (flat keys or [section] tables).
     """
+    if markdown:
+        click.echo(markdown_table(), nl=False)
+        return
     current = load_settings(config, overrides)
     if as_toml:
         section = None
@@ -50,3 +54,20 @@ def settings(config, overrides, as_toml):
         shown = f"[bold]{value}[/]" if value != s.default else str(value)
         table.add_row(s.section, s.name, shown, unit_of(s.name), s.help)
     Console().print(table)
+
+
+MARKDOWN_HEAD = """# Settings
+
+Every threshold VoiceRehearse uses, declared once in `voicerehearse/settings.py`. Override any of them in a
+TOML file (`--config FILE`, or `$VOICEREHEARSE_CONFIG`), flat or grouped in `[section]` tables, or one at a time
+with `--set NAME=VALUE`. `voicerehearse settings` prints the values in force; `voicerehearse settings --toml`
+prints a complete file to start from. This page is `voicerehearse settings --markdown`.
+
+| section | setting | default | unit | meaning |
+|---|---|---|---|---|
+"""
+
+
+def markdown_table() -> str:
+    rows = "".join(f"| {s.section} | `{s.name}` | {s.default!r} | {unit_of(s.name)} | {s.help} |\n" for s in SETTINGS)
+    return MARKDOWN_HEAD + rows
