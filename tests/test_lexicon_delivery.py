@@ -145,3 +145,16 @@ def test_monotone_is_judged_against_a_flat_speakers_own_baseline():
     flat_talker = Baseline(-26.0, 180.0, 0.5, -12.0, 4.0, "flat.wav")
     v = judge(tone=_tone(sd=0.5), pace=PACE, turn=None, cues=(), baseline=flat_talker, speech_span=(0, 3), settings=S)
     assert v.label == "assertive" and not any(r.cue == "monotone" for r in v.reasons)
+
+
+def test_raised_voice_flag_spans_the_loud_stretch_only():
+    calm = voice(1.5, f0=160, level_db=-30, syllable_hz=4, seed=1)
+    shout = voice(1.5, f0=160, level_db=-14, syllable_hz=4, seed=2)
+    y = place(6.0, (0.2, calm), (2.2, shout), (4.2, calm)) + noise(6.0, -75)
+    baseline = Baseline(-30.0, 160.0, 1.5, None, None, "calm")
+    a = analyze_audio(from_array(y, SR), settings=S, baseline=baseline)
+    loud = next(r for r in a.delivery.reasons if r.cue == "raised_voice")
+    assert loud.start == pytest.approx(2.2, abs=0.05) and loud.end == pytest.approx(3.7, abs=0.05)
+    segs = a.tone.segments
+    assert len(segs) == 3 and segs[1].loudness_db - segs[0].loudness_db == pytest.approx(16, abs=0.5)
+    assert a.tone.baseline_loudness_db == -30.0

@@ -34,6 +34,12 @@ def _reason(cue, style, value, threshold, *, neutral, baseline, unit, message, s
                   message, span[0], span[1], round(scale * _weight(value, threshold, neutral), 3))
 
 
+def _stretch(tone: ToneMetrics, crosses, span) -> tuple[float, float]:
+    """From the first to the last speech segment that crosses the threshold on its own (else the whole reply)."""
+    hits = [seg for seg in tone.segments if crosses(seg)]
+    return (hits[0].start, hits[-1].end) if hits else span
+
+
 def _tone_reasons(tone: ToneMetrics, baseline: Baseline | None, s, span) -> list[Reason]:
     out = []
     ref = tone.baseline
@@ -48,12 +54,15 @@ def _tone_reasons(tone: ToneMetrics, baseline: Baseline | None, s, span) -> list
     base_loud = None if tone.loudness_db is None or tone.loudness_delta_db is None else tone.loudness_db - tone.loudness_delta_db
     d = tone.loudness_delta_db
     if d is not None and d >= s.loud_delta_db:
+        where = _stretch(tone, lambda seg: seg.loudness_db - base_loud >= s.loud_delta_db, span)
         out.append(_reason("raised_voice", "aggressive", d, s.loud_delta_db, neutral=0.0, baseline=base_loud, unit="dB",
                            message=f"Voice {d:+.1f} dB louder than {ref} (threshold {s.loud_delta_db:+g} dB){upbeat}.",
-                           span=span, scale=arousal))
+                           span=where, scale=arousal))
     if d is not None and d <= s.quiet_delta_db:
+        where = _stretch(tone, lambda seg: seg.loudness_db - base_loud <= s.quiet_delta_db, span)
         out.append(_reason("soft_voice", "passive", d, s.quiet_delta_db, neutral=0.0, baseline=base_loud, unit="dB",
-                           message=f"Voice {d:+.1f} dB softer than {ref} (threshold {s.quiet_delta_db:+g} dB).", span=span))
+                           message=f"Voice {d:+.1f} dB softer than {ref} (threshold {s.quiet_delta_db:+g} dB).",
+                           span=where))
     p = tone.pitch_delta_st
     base_pitch = None if p is None else tone.pitch_median_hz / 2 ** (p / 12)
     if p is not None and p >= s.high_pitch_delta_st:

@@ -106,6 +106,16 @@ class Baseline:
 
 
 @dataclass(frozen=True)
+class SegmentTone:
+    """Level and pitch of one speech segment: the tone over time."""
+
+    start: float
+    end: float
+    loudness_db: float
+    pitch_median_hz: float | None
+
+
+@dataclass(frozen=True)
 class ToneMetrics:
     loudness_db: float | None  # active-speech level, dBFS
     loudness_delta_db: float | None  # vs baseline (or the default reference level)
@@ -116,6 +126,9 @@ class ToneMetrics:
     alpha_ratio_delta_db: float | None
     voiced_fraction: float | None  # share of speech frames with a pitch
     baseline: str  # where the reference came from
+    baseline_loudness_db: float | None = None  # the reference level (baseline or default)
+    baseline_pitch_hz: float | None = None
+    segments: tuple[SegmentTone, ...] = ()  # per speech segment, in time order
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import numpy as np
 
 from voicerehearse.analysis.frames import Framed, spans_to_mask
 from voicerehearse.analysis.pitch import PitchTrack, pitch_stats, semitones, yin
-from voicerehearse.types import Baseline, SpeechActivity, ToneMetrics
+from voicerehearse.types import Baseline, SegmentTone, SpeechActivity, ToneMetrics
 
 ALPHA_LOW_HZ = (50.0, 1000.0)  # eGeMAPS alpha ratio bands
 ALPHA_HIGH_HZ = (1000.0, 5000.0)
@@ -39,6 +39,7 @@ class VoiceMeasures:
     alpha_ratio_db: float | None
     voiced_fraction: float | None
     track: PitchTrack = field(repr=False)
+    segments: tuple[SegmentTone, ...] = ()
 
 
 def _alpha_ratio(framed: Framed, frames: np.ndarray) -> float | None:
@@ -74,6 +75,7 @@ def measure_voice(framed: Framed, activity: SpeechActivity, settings) -> VoiceMe
     loudness = float(10 * np.log10(max(framed.power[speech].mean(), 1e-12)))
     median, sd = pitch_stats(track, outlier_st=settings.pitch_outlier_st)
     return VoiceMeasures(
+        segments=_segment_tone(framed, activity, track),
         loudness_db=loudness,
         pitch_median_hz=median,
         pitch_sd_st=sd,
@@ -81,6 +83,17 @@ def measure_voice(framed: Framed, activity: SpeechActivity, settings) -> VoiceMe
         voiced_fraction=float(track.voiced.mean()),
         track=track,
     )
+
+
+def _segment_tone(framed: Framed, activity: SpeechActivity, track: PitchTrack) -> tuple[SegmentTone, ...]:
+    out = []
+    for seg in activity.segments:
+        lo, hi = framed.frame_of(seg.start), max(framed.frame_of(seg.start) + 1, int(round(seg.end / framed.hop_s)))
+        level = float(10 * np.log10(max(framed.power[lo:hi].mean(), 1e-12)))
+        inside = (track.frames >= lo) & (track.frames < hi) & track.voiced
+        pitch = float(np.median(track.f0_hz[inside])) if inside.sum() >= 3 else None
+        out.append(SegmentTone(seg.start, seg.end, round(level, 2), None if pitch is None else round(pitch, 1)))
+    return tuple(out)
 
 
 def _delta(value, reference):
@@ -112,4 +125,7 @@ def tone_metrics(voice: VoiceMeasures, baseline: Baseline | None, settings) -> T
         alpha_ratio_delta_db=_delta(voice.alpha_ratio_db, ref_alpha),
         voiced_fraction=voice.voiced_fraction,
         baseline=source,
+        baseline_loudness_db=ref_loud,
+        baseline_pitch_hz=ref_pitch,
+        segments=voice.segments,
     )
