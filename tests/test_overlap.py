@@ -100,3 +100,15 @@ def test_bad_stereo_layouts(text):
 
     with pytest.raises(ConfigError):
         StereoLayout.parse(text)
+
+
+def test_words_heard_from_the_customer_are_not_the_trainees():
+    from voicerehearse.analysis.overlap import words_in_speech
+    from voicerehearse.types import Span, Transcript, Word
+
+    words = (Word("take", 0.6, 0.9), Word("it", 0.9, 1.1), Word("off", 1.1, 1.4),  # bleed of the customer's line
+             Word("let", 4.3, 4.5), Word("me", 4.5, 4.6), Word("help", 4.6, 5.0))
+    kept = words_in_speech(Transcript("vosk", "m", "", words), (Span(4.2, 6.0),))
+    assert [w.word for w in kept.words] == ["let", "me", "help"] and kept.text == "let me help"
+    untimed = Transcript("file", None, "a b", (Word("a", None, None), Word("b", None, None)))
+    assert words_in_speech(untimed, (Span(4.2, 6.0),)) is untimed

@@ -108,6 +108,8 @@ def analyze_audio(
             {"agent": (stereo.agent, activity), "customer": (stereo.customer, speech_activity(c_framed, settings))},
             settings,
         )
+    if transcript is not None and (prompt is not None or stereo is not None):
+        transcript = overlap.words_in_speech(transcript, activity.segments)  # drop what the customer said
     pace = pace_metrics(nuclei, activity, transcript)
     tone = tone_metrics(voice, baseline, settings)
     cues = find_cues(transcript.words) if transcript else ()

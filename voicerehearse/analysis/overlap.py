@@ -7,12 +7,13 @@ and a frame only counts as the trainee when the mic is ``bleed_margin_db`` loude
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from voicerehearse.analysis.frames import Framed, active_mask, frame_power, mask_to_spans
-from voicerehearse.types import Interruption, SideMetrics, Span, SpeechActivity, StereoMetrics, TalkOver, TurnTiming
+from voicerehearse.types import (Interruption, SideMetrics, Span, SpeechActivity, StereoMetrics, TalkOver, Transcript,
+                                 TurnTiming)
 
 _BLEED_SPREAD_FRAMES = (2, 6)  # predicted bleed is held this many frames before/after (timing slack, room tail)
 
@@ -120,6 +121,18 @@ def turn_timing(rec: Framed, activity: SpeechActivity, prompt: np.ndarray, promp
         bleed_gain_db=None if bleed.gain_db is None else round(bleed.gain_db, 2),
         bleed_delay_s=None if bleed.delay_s is None else round(bleed.delay_s, 4),
     )
+
+
+def words_in_speech(transcript: Transcript, segments: tuple[Span, ...], *, tolerance_s: float = 0.1) -> Transcript:
+    """Keep the timed words whose middle falls inside the trainee's speech: a recogniser run on the mic also
+    hears the customer's bleed, and those words are not the trainee's. Untimed transcripts pass unchanged."""
+    if not transcript.timed:
+        return transcript
+    kept = tuple(w for w in transcript.words
+                 if any(s.start - tolerance_s <= (w.start + w.end) / 2 <= s.end + tolerance_s for s in segments))
+    if len(kept) == len(transcript.words):
+        return transcript
+    return replace(transcript, words=kept, text=" ".join(w.word for w in kept))
 
 
 def _talk_overs(a: str, a_segs, b: str, b_segs, min_s: float) -> list[TalkOver]:

@@ -7,7 +7,9 @@ import click
 from voicerehearse import __version__
 from voicerehearse.cli.analyze import analyze
 from voicerehearse.cli.demo import demo
+from voicerehearse.cli.models import models
 from voicerehearse.cli.settings_cmd import settings
+from voicerehearse.cli.transcribe import transcribe
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -23,3 +25,5 @@ def main() -> None:
 main.add_command(analyze)
 main.add_command(demo)
 main.add_command(settings)
+main.add_command(transcribe)
+main.add_command(models)

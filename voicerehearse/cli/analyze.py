@@ -11,7 +11,7 @@ import click
 from voicerehearse.cli.common import config_option, domain_errors, set_option
 from voicerehearse.errors import VoiceRehearseError
 
-ENGINES = ("none",)
+ENGINES = ("auto", "vosk", "pocketsphinx", "none")
 
 _path = click.Path(dir_okay=False, path_type=Path)
 
@@ -28,8 +28,9 @@ _path = click.Path(dir_okay=False, path_type=Path)
               help="Words of the reply: plain text, or JSON words with start/end (one FILE only).")
 @click.option("--stereo", metavar="agent=N,customer=M",
               help="Two-channel call recording: which channel is whom. The agent's side is judged.")
-@click.option("--engine", type=click.Choice(ENGINES), default="none", show_default=True,
-              help="Speech recogniser for words, pace and language cues ('none': acoustic only).")
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
+              help="Speech recogniser for words, pace and language cues: 'auto' = Vosk when a model is found, "
+                   "else the rough PocketSphinx fallback (labelled); 'none' = acoustic only.")
 @click.option("--model", type=click.Path(file_okay=False, path_type=Path), help="Vosk model folder.")
 @config_option
 @set_option
@@ -56,6 +57,11 @@ def analyze(files, baselines, prompt, prompt_start, transcript, stereo, engine, 
         measured = [measure_baseline(b, settings) for b in baselines]
         baseline = measured[0] if len(measured) == 1 else merge_baselines(measured, f"{len(measured)} baseline reads")
     given = read_transcript(transcript) if transcript is not None else None
+    recogniser = None
+    if given is None and engine != "none":
+        from voicerehearse.transcribe.engine import choose_engine
+
+        recogniser = choose_engine(engine, model, settings=settings)  # resolved once, the model loads once
 
     console = None
     if not as_json:
@@ -67,7 +73,7 @@ def analyze(files, baselines, prompt, prompt_start, transcript, stereo, engine, 
     failed = 0
     for path in files:
         try:
-            words = given if given is not None else _transcribe(path, engine, model, settings)
+            words = given if recogniser is None else _transcribe(path, recogniser)
             result = analyze_file(path, settings=settings, baseline=baseline, transcript=words,
                                   prompt_path=prompt, prompt_start_s=prompt_start, stereo=layout)
         except VoiceRehearseError as exc:
@@ -85,9 +91,7 @@ def analyze(files, baselines, prompt, prompt_start, transcript, stereo, engine, 
         sys.exit(1)
 
 
-def _transcribe(path, engine, model, settings):
-    if engine == "none":
-        return None
+def _transcribe(path, recogniser):
     from voicerehearse.transcribe.engine import transcribe_file
 
-    return transcribe_file(path, engine=engine, model=model, settings=settings)
+    return transcribe_file(path, engine=recogniser)
