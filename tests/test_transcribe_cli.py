@@ -15,7 +15,7 @@ from voicerehearse.cli.models import models as models_group
 from voicerehearse.cli.transcribe import transcribe as transcribe_command
 from voicerehearse.transcribe import models, vosk_engine
 
-from test_models import Server, make_model, model_zip
+from modelkit import Server, make_model, model_zip
 
 CLI = click.Group("voicerehearse", commands=[models_group, transcribe_command])
 
