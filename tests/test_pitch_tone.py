@@ -69,3 +69,24 @@ def test_without_baseline_uses_absolute_defaults():
     assert t.baseline == "absolute defaults"
     assert t.loudness_delta_db == pytest.approx(-20 - S.default_loudness_dbfs, abs=0.2)
     assert t.pitch_delta_st is None and t.alpha_ratio_delta_db is None
+
+
+def test_room_noise_does_not_read_as_vocal_effort_or_loudness():
+    from synth import place
+
+    clean = place(4.0, (1.0, voice(2.0, f0=150, level_db=-30, syllable_hz=4, brightness=1.5)))
+    c = _measure(clean + noise(4.0, -90.0))
+    hiss = _measure(clean + noise(4.0, -52.0))  # white noise 22 dB under the voice: much high-frequency energy
+    assert hiss.alpha_ratio_db == pytest.approx(c.alpha_ratio_db, abs=0.4)  # unsubtracted it reads ~0.9 dB higher
+    loud_room = _measure(clean + noise(4.0, -42.0))  # 12 dB SNR: noise alone would add ~0.3 dB
+    assert loud_room.loudness_db == pytest.approx(c.loudness_db, abs=0.2)
+
+
+def test_noisy_room_keeps_pauses_and_speaking_time():
+    from synth import place
+
+    y = place(5.0, (0.5, voice(1.5, level_db=-25, seed=1)), (2.6, voice(1.5, level_db=-25, seed=2)))
+    f = framed_from_settings(y + noise(5.0, -42.0), SR, S)  # noise only 17 dB under the speech
+    act = speech_activity(f, S)
+    assert act.pauses.count == 1 and len(act.segments) == 2
+    assert act.speaking_time_s == pytest.approx(3.0, abs=0.1)

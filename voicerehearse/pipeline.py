@@ -56,13 +56,18 @@ def _voice(audio: Audio, settings, mask=None):
 def measure_baseline(path: str | os.PathLike, settings=None) -> Baseline:
     """The trainee's neutral reference from a calibration read; raises BaselineError when it holds no speech."""
     settings = settings or load_settings()
-    audio = load_audio(path, settings=settings)
+    return baseline_from_audio(load_audio(path, settings=settings), Path(path).name, settings)
+
+
+def baseline_from_audio(audio: Audio, source: str, settings=None) -> Baseline:
+    """:func:`measure_baseline` for audio already in memory."""
+    settings = settings or load_settings()
     _, activity, voice, nuclei = _voice(audio, settings)
     if not activity.has_speech or voice.loudness_db is None:
-        raise BaselineError(f"{path}: the baseline recording holds no speech")
+        raise BaselineError(f"{source}: the baseline recording holds no speech")
     pace = pace_metrics(nuclei, activity, None)
     return Baseline(voice.loudness_db, voice.pitch_median_hz, voice.pitch_sd_st, voice.alpha_ratio_db,
-                    pace.articulation_rate, Path(path).name)
+                    pace.articulation_rate, source)
 
 
 def analyze_audio(

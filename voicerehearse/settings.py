@@ -42,6 +42,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("frame_length_s", 0.032, "activity", "Analysis window for level and spectrum."),
     S("hop_s", 0.010, "activity", "Step between analysis frames: the time resolution of every span."),
     S("silence_below_peak_db", 25.0, "activity", "Frames this far below the loud end (99th percentile) of the file are silence."),
+    S("noise_margin_db", 6.0, "activity", "In a noisy room, speech must also be this far above the noise floor (5th percentile)."),
     S("speech_floor_dbfs", -55.0, "activity", "Frames quieter than this are never speech (all-silent files give 'no speech')."),
     S("min_pause_s", 0.25, "activity", "Silences shorter than this inside speech are not pauses."),
     S("min_speech_segment_s", 0.06, "activity", "Speech bursts shorter than this are ignored as clicks."),

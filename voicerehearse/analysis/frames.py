@@ -23,6 +23,7 @@ import numpy as np
 from voicerehearse.types import PauseStats, Span, SpeechActivity
 
 _TINY_POWER = 1e-12  # -120 dBFS: the floor of every level in dB
+_MIN_DYNAMIC_DB = 10.0  # speech is at least this far above the silence threshold
 
 
 @dataclass(frozen=True)
@@ -92,14 +93,22 @@ def framed_from_settings(y: np.ndarray, sr: int, settings) -> Framed:
     )
 
 
-def active_mask(db: np.ndarray, *, below_peak_db: float, floor_dbfs: float) -> tuple[np.ndarray, float]:
-    """Frames louder than ``max(loud end - below_peak_db, floor_dbfs)``; the loud end is the 99th percentile.
-
-    Returns (mask of shape (n_frames,), threshold in dBFS).
-    """
+def level_threshold(db: np.ndarray, *, below_peak_db: float, floor_dbfs: float, noise_margin_db: float,
+                    peak_db: float | None = None) -> float:
+    """The speech/silence level in dBFS: ``below_peak_db`` under the loud end (99th percentile, or ``peak_db``),
+    raised to ``noise_margin_db`` over the noise floor (5th percentile) in a noisy room, but never closer than
+    10 dB to the loud end, and never under ``floor_dbfs``."""
     if db.size == 0:
-        return np.zeros(0, bool), floor_dbfs
-    threshold = max(float(np.percentile(db, 99)) - below_peak_db, floor_dbfs)
+        return floor_dbfs
+    peak = float(np.percentile(db, 99)) if peak_db is None else peak_db
+    noise = float(np.percentile(db, 5))
+    return max(peak - below_peak_db, min(noise + noise_margin_db, peak - _MIN_DYNAMIC_DB), floor_dbfs)
+
+
+def active_mask(db: np.ndarray, *, below_peak_db: float, floor_dbfs: float,
+                noise_margin_db: float = 6.0) -> tuple[np.ndarray, float]:
+    """Frames louder than :func:`level_threshold`. Returns (mask of shape (n_frames,), threshold in dBFS)."""
+    threshold = level_threshold(db, below_peak_db=below_peak_db, floor_dbfs=floor_dbfs, noise_margin_db=noise_margin_db)
     return db > threshold, threshold
 
 
@@ -149,9 +158,8 @@ def speech_activity(framed: Framed, settings, *, mask: np.ndarray | None = None)
     """
     threshold = None
     if mask is None:
-        mask, threshold = active_mask(
-            framed.db, below_peak_db=settings.silence_below_peak_db, floor_dbfs=settings.speech_floor_dbfs
-        )
+        mask, threshold = active_mask(framed.db, below_peak_db=settings.silence_below_peak_db,
+                                      floor_dbfs=settings.speech_floor_dbfs, noise_margin_db=settings.noise_margin_db)
     spans = mask_to_spans(mask, framed.hop_s, min_gap_s=settings.min_pause_s, min_len_s=settings.min_speech_segment_s)
     if threshold is None:
         threshold = float(framed.db[mask].min()) if mask.any() else settings.speech_floor_dbfs

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from voicerehearse.analysis.frames import Framed, active_mask, frame_power, mask_to_spans
+from voicerehearse.analysis.frames import Framed, active_mask, frame_power, level_threshold, mask_to_spans
 from voicerehearse.types import (Interruption, SideMetrics, Span, SpeechActivity, StereoMetrics, TalkOver, Transcript,
                                  TurnTiming)
 
@@ -88,8 +88,9 @@ def trainee_mask(rec: Framed, bleed: Bleed, settings) -> np.ndarray:
     own = rec.power > bleed.power * 10 ** (settings.bleed_margin_db / 10)
     db = rec.db
     # the loud end of the trainee's own speech sets the silence threshold, not the bleed
-    level_db = db[own] if own.any() else db
-    threshold = max(float(np.percentile(level_db, 99)) - settings.silence_below_peak_db, settings.speech_floor_dbfs)
+    peak = float(np.percentile(db[own] if own.any() else db, 99))
+    threshold = level_threshold(db, below_peak_db=settings.silence_below_peak_db, floor_dbfs=settings.speech_floor_dbfs,
+                                noise_margin_db=settings.noise_margin_db, peak_db=peak)
     return own & (db > threshold)
 
 
@@ -97,7 +98,8 @@ def turn_timing(rec: Framed, activity: SpeechActivity, prompt: np.ndarray, promp
                 settings) -> TurnTiming:
     """Prompt end, reply start, latency and barge-in interruptions of the trainee ``activity`` (bleed removed)."""
     prompt_db = 10 * np.log10(np.maximum(bleed.prompt_power, 1e-12))
-    pmask, _ = active_mask(prompt_db, below_peak_db=settings.silence_below_peak_db, floor_dbfs=settings.speech_floor_dbfs)
+    pmask, _ = active_mask(prompt_db, below_peak_db=settings.silence_below_peak_db, floor_dbfs=settings.speech_floor_dbfs,
+                           noise_margin_db=settings.noise_margin_db)
     pspans = mask_to_spans(pmask, rec.hop_s, min_gap_s=settings.min_pause_s, min_len_s=settings.min_speech_segment_s)
     if pspans:
         p_start, p_end = pspans[0].start, pspans[-1].end

@@ -27,6 +27,7 @@ from voicerehearse.types import Baseline, SegmentTone, SpeechActivity, ToneMetri
 ALPHA_LOW_HZ = (50.0, 1000.0)  # eGeMAPS alpha ratio bands
 ALPHA_HIGH_HZ = (1000.0, 5000.0)
 _ALPHA_MAX_FRAMES = 3000  # evenly spaced voiced frames are enough for a stable long-term ratio
+_MIN_NOISE_FRAMES = 10  # 0.1 s of non-speech at least, to estimate the noise floor
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,32 @@ class VoiceMeasures:
     segments: tuple[SegmentTone, ...] = ()
 
 
-def _alpha_ratio(framed: Framed, frames: np.ndarray) -> float | None:
-    if frames.size == 0:
-        return None
+def noise_frames(framed: Framed, speech_mask: np.ndarray, *, guard_s: float = 0.05) -> np.ndarray:
+    """The quietest fifth of the frames well away from speech: the room's noise floor. Empty when there are
+    too few (a file that is all speech), and then nothing is subtracted."""
+    guard = max(1, int(round(guard_s / framed.hop_s)))
+    near = np.convolve(speech_mask.astype(float), np.ones(2 * guard + 1), mode="same") > 0
+    quiet = np.flatnonzero(~near & (framed.power > 0))
+    if quiet.size < _MIN_NOISE_FRAMES:
+        return quiet[:0]
+    return quiet[framed.power[quiet] <= np.percentile(framed.power[quiet], 20)]
+
+
+def _mean_spectrum(framed: Framed, frames: np.ndarray) -> np.ndarray:
     if frames.size > _ALPHA_MAX_FRAMES:
         frames = frames[np.linspace(0, frames.size - 1, _ALPHA_MAX_FRAMES).astype(int)]
     x = framed.windows(frames, framed.frame_length) * np.hanning(framed.frame_length).astype(np.float32)
-    power = (np.abs(np.fft.rfft(x, axis=1)) ** 2).sum(axis=0)
+    return (np.abs(np.fft.rfft(x, axis=1)) ** 2).mean(axis=0)
+
+
+def _alpha_ratio(framed: Framed, frames: np.ndarray, noise: np.ndarray) -> float | None:
+    """Alpha ratio of the voiced frames, with the noise floor's spectrum subtracted (spectral subtraction,
+    floored at 5 % of the speech power per bin) so a hissy room does not read as a pressed voice."""
+    if frames.size == 0:
+        return None
+    power = _mean_spectrum(framed, frames)
+    if noise.size:
+        power = np.maximum(power - _mean_spectrum(framed, noise), 0.05 * power)
     freqs = np.fft.rfftfreq(framed.frame_length, 1.0 / framed.sr)
     low = power[(freqs >= ALPHA_LOW_HZ[0]) & (freqs < ALPHA_LOW_HZ[1])].sum()
     high = power[(freqs >= ALPHA_HIGH_HZ[0]) & (freqs < ALPHA_HIGH_HZ[1])].sum()
@@ -59,7 +79,8 @@ def _alpha_ratio(framed: Framed, frames: np.ndarray) -> float | None:
 
 def measure_voice(framed: Framed, activity: SpeechActivity, settings) -> VoiceMeasures:
     """Loudness (dBFS over speech frames), pitch median/SD and alpha ratio over voiced speech frames."""
-    speech = np.flatnonzero(spans_to_mask(activity.segments, framed.n_frames, framed.hop_s))
+    speech_mask = spans_to_mask(activity.segments, framed.n_frames, framed.hop_s)
+    speech = np.flatnonzero(speech_mask)
     track = yin(
         framed.y,
         sr=framed.sr,
@@ -72,14 +93,18 @@ def measure_voice(framed: Framed, activity: SpeechActivity, settings) -> VoiceMe
     )
     if speech.size == 0:
         return VoiceMeasures(None, None, None, None, None, track)
-    loudness = float(10 * np.log10(max(framed.power[speech].mean(), 1e-12)))
+    noise = noise_frames(framed, speech_mask)
+    speech_power = framed.power[speech].mean()
+    if noise.size:  # level of the voice itself, not voice + room
+        speech_power = max(speech_power - framed.power[noise].mean(), 0.1 * speech_power)
+    loudness = float(10 * np.log10(max(speech_power, 1e-12)))
     median, sd = pitch_stats(track, outlier_st=settings.pitch_outlier_st)
     return VoiceMeasures(
         segments=_segment_tone(framed, activity, track),
         loudness_db=loudness,
         pitch_median_hz=median,
         pitch_sd_st=sd,
-        alpha_ratio_db=_alpha_ratio(framed, track.frames[track.voiced]),
+        alpha_ratio_db=_alpha_ratio(framed, track.frames[track.voiced], noise),
         voiced_fraction=float(track.voiced.mean()),
         track=track,
     )
