@@ -1,29 +1,43 @@
-"""Command line: ``voicerehearse COMMAND``. Domain errors become one clear line and a non-zero exit here."""
+"""Command line: ``voicerehearse COMMAND``. Domain errors become one clear line and a non-zero exit here.
+
+Commands are imported only when run (or listed by --help), so starting one never pays for the others'
+imports (Flask, SQLAlchemy, PortAudio, Vosk ...).
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from voicerehearse import __version__
-from voicerehearse.cli.analyze import analyze
-from voicerehearse.cli.demo import demo
-from voicerehearse.cli.models import models
-from voicerehearse.cli.settings_cmd import settings
-from voicerehearse.cli.transcribe import transcribe
+
+COMMANDS = {  # name -> "module:attribute"
+    "analyze": "voicerehearse.cli.analyze:analyze",
+    "demo": "voicerehearse.cli.demo:demo",
+    "transcribe": "voicerehearse.cli.transcribe:transcribe",
+    "models": "voicerehearse.cli.models:models",
+    "settings": "voicerehearse.cli.settings_cmd:settings",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="voicerehearse")
 def main() -> None:
     """Rehearse difficult customer calls aloud, offline.
 
     Analyse a recorded reply for pace, pauses, interruptions and tone, and get an explained verdict:
-    aggressive, passive or assertive. Start with `voicerehearse analyze --help`.
+    aggressive, passive or assertive. Start with `voicerehearse demo`, then `voicerehearse analyze --help`.
     """
-
-
-main.add_command(analyze)
-main.add_command(demo)
-main.add_command(settings)
-main.add_command(transcribe)
-main.add_command(models)
