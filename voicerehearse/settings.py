@@ -84,6 +84,14 @@ SETTINGS: tuple[Setting, ...] = (
     S("long_latency_s", 2.0, "verdict", "A reply starting this long after the customer stops is hesitant (passive cue)."),
     S("repeated_apology_count", 2, "verdict", "This many apologies in one reply is over-apologising (passive cue)."),
     S("verdict_min_score", 1.0, "verdict", "A style needs at least this score to replace 'assertive'."),
+    # --- live capture (practice)
+    S("reply_end_silence_s", 1.2, "capture", "A reply is over after this much silence following speech (or a key press)."),
+    S("reply_max_s", 120.0, "capture", "Longest reply recorded after the customer's line ends."),
+    S("no_reply_s", 12.0, "capture", "With no reply this long after the customer's line ends, the take stops."),
+    S("reply_speech_level_dbfs", -42.0, "capture", "Live end-of-reply detection: blocks louder than this are speech."),
+    S("reply_min_speech_s", 0.15, "capture", "Louder blocks must last this long to count as the reply starting."),
+    S("bleed_tail_s", 0.4, "capture", "With speakers, sound this soon after the customer's line may be its echo."),
+    S("prompt_lead_in_s", 0.3, "capture", "Recorded silence before the customer's line starts in each take."),
     # --- transcription
     S("vosk_model", "", "transcription", "Path of a Vosk model folder (after --model and VOICEREHEARSE_VOSK_MODEL)."),
     # --- storage

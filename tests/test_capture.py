@@ -1,0 +1,210 @@
+"""Capture without a device: end-of-reply detection, the crash-safe writer, disk full, mixing, prompts."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import threading
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from synth import SR, place, voice
+from voicerehearse.audio import capture
+from voicerehearse.audio.capture import (
+    PART_SUFFIX, SIDECAR_SUFFIX, ReplyEnd, TakeStorageError, TakeWriter, finalise_part, level_dbfs, mix_in,
+    pending_takes, record_take, recover_takes,
+)
+from voicerehearse.audio.playback import PromptSource, cue_tone, espeak_available, prompt_audio
+from voicerehearse.errors import DeviceError
+
+BLOCK = 800
+
+
+def blocks_of(y: np.ndarray, block: int = BLOCK):
+    pcm = np.clip(np.round(np.asarray(y) * 32767), -32768, 32767).astype(np.int16)
+    return [pcm[i : i + block] for i in range(0, pcm.size, block)]
+
+
+def take(tmp_path, y, **kw):
+    writer = TakeWriter(tmp_path / "take", sample_rate=SR, meta={"kind": "test"})
+    kw.setdefault("prompt_end_frame", 0)
+    result = record_take(blocks_of(y), writer, sample_rate=SR, **kw)
+    return writer, result
+
+
+def test_reply_ends_after_trailing_silence_counted_in_samples(tmp_path):
+    y = place(10.0, (1.0, voice(2.0, syllable_hz=4)))
+    writer, result = take(tmp_path, y, end=ReplyEnd(end_silence_s=1.0))
+    assert result.reason == "silence" and result.reply_heard
+    # speech ends at 3.0 s; the last loud block is within one block of it, then 1 s of silence
+    assert result.duration_s == pytest.approx(4.0, abs=2 * BLOCK / SR)
+    assert writer.frames == result.frames
+
+
+def test_no_reply_and_max_reply_limits(tmp_path):
+    _, result = take(tmp_path, np.zeros(SR * 20, np.float32), prompt_end_frame=SR, end=ReplyEnd(no_reply_s=3.0))
+    assert (result.reason, result.duration_s, result.reply_heard) == ("no reply", 4.0, False)
+    _, result = take(tmp_path / "b", voice(20.0), end=ReplyEnd(max_reply_s=2.5))
+    assert result.reason == "max" and result.duration_s == pytest.approx(2.5, abs=BLOCK / SR)
+
+
+def test_the_take_never_ends_while_the_customer_speaks(tmp_path):
+    y = np.zeros(SR * 6, np.float32)
+    _, result = take(tmp_path, y, prompt_end_frame=4 * SR, end=ReplyEnd(no_reply_s=1.0))
+    assert result.duration_s == 5.0
+
+
+def test_with_speakers_the_line_echo_is_not_a_reply(tmp_path):
+    # loud only while the customer's line plays (bleed), then silence: no reply heard
+    y = place(8.0, (0.0, voice(2.0, level_db=-25)))
+    _, result = take(tmp_path, y, prompt_end_frame=2 * SR, headset=False, end=ReplyEnd(no_reply_s=3.0))
+    assert result.reason == "no reply" and not result.reply_heard
+
+
+def test_key_press_ends_the_take(tmp_path):
+    stop = threading.Event()
+    seen = []
+
+    def on_block(block, progress):
+        seen.append(progress)
+        if progress.elapsed_s >= 1.0:
+            stop.set()
+
+    _, result = take(tmp_path, voice(10.0), stop=stop, on_block=on_block)
+    assert result.reason == "key" and result.duration_s == 1.0
+    assert seen[-1].frame == SR and seen[0].phase == "reply" and seen[-1].speaking
+
+
+def test_writer_keeps_raw_pcm_and_sidecar_until_finalised(tmp_path):
+    y = voice(1.0, syllable_hz=3)
+    writer = TakeWriter(tmp_path / "t", sample_rate=SR, meta={"turn": 2})
+    for b in blocks_of(y):
+        writer.write(b)
+    part, sidecar = tmp_path / ("t" + PART_SUFFIX), tmp_path / ("t" + SIDECAR_SUFFIX)
+    assert part.stat().st_size == 2 * SR  # on disk as captured, not held in memory
+    meta = json.loads(sidecar.read_text())
+    assert meta["sample_rate"] == SR and meta["turn"] == 2 and meta["format"] == "s16le"
+    writer.update(prompt_end_s=1.5)
+    assert json.loads(sidecar.read_text())["prompt_end_s"] == 1.5
+    wav, meta = writer.finalise()
+    assert not part.exists() and not sidecar.exists()
+    data, sr = sf.read(wav, dtype="int16")
+    assert sr == SR and np.array_equal(data, np.concatenate(blocks_of(y)))
+    assert meta["frames"] == SR
+
+
+def test_writer_syncs_at_least_every_quarter_second_of_audio(tmp_path, monkeypatch):
+    synced = []
+    real_fsync = os.fsync
+    writer = TakeWriter(tmp_path / "t", sample_rate=SR)
+    monkeypatch.setattr(capture.os, "fsync", lambda fd: (synced.append(writer.frames), real_fsync(fd)))
+    for b in blocks_of(voice(3.0)):
+        writer.write(b)
+    gaps = np.diff([0, *synced])
+    assert len(synced) >= 12 and gaps.max() <= 0.25 * SR + BLOCK
+    writer.close()
+
+
+def test_disk_full_stops_with_a_clear_error_and_keeps_what_was_written(tmp_path, monkeypatch):
+    real_write = os.write
+    calls = {"n": 0}
+
+    def write(fd, data):
+        calls["n"] += 1
+        if calls["n"] > 20:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    writer = TakeWriter(tmp_path / "t", sample_rate=SR)
+    monkeypatch.setattr(capture.os, "write", write)
+    with pytest.raises(TakeStorageError, match="the disk is full"):
+        record_take(blocks_of(voice(5.0)), writer, sample_rate=SR, prompt_end_frame=0)
+    monkeypatch.setattr(capture.os, "write", real_write)
+    assert writer.frames == 20 * BLOCK
+    wav, _ = writer.finalise()
+    assert sf.info(wav).frames == 20 * BLOCK
+
+
+def test_device_error_mid_take_keeps_the_audio(tmp_path):
+    def failing():
+        yield from blocks_of(voice(1.0))
+        raise DeviceError("the input device stopped (unplugged?)")
+
+    writer = TakeWriter(tmp_path / "t", sample_rate=SR)
+    with pytest.raises(DeviceError):
+        record_take(failing(), writer, sample_rate=SR, prompt_end_frame=0)
+    wav, _ = writer.finalise()
+    assert sf.info(wav).frames == SR
+
+
+def test_recovery_finalises_parts_but_not_takes_being_written(tmp_path):
+    done = TakeWriter(tmp_path / "a" / "crashed", sample_rate=SR, meta={"kind": "turn", "turn": 1})
+    for b in blocks_of(voice(0.5)):
+        done.write(b)
+    os.close(done._fd)  # what a SIGKILL leaves: the lock goes with the process
+    done._fd = None
+    with open(tmp_path / "a" / ("odd" + PART_SUFFIX), "wb") as f:
+        f.write(b"\x01\x00" * 100 + b"\x07")  # a half-written last sample and no sidecar
+    busy = TakeWriter(tmp_path / "busy", sample_rate=SR)
+    busy.write(np.zeros(BLOCK, np.int16))
+    assert [p.name for p in pending_takes(tmp_path)] == ["crashed" + PART_SUFFIX, "odd" + PART_SUFFIX]
+    recovered = {r.wav.name: r for r in recover_takes(tmp_path)}
+    assert recovered["crashed.wav"].duration_s == 0.5 and recovered["crashed.wav"].meta["turn"] == 1
+    assert recovered["odd.wav"].meta["frames"] == 100 and "sidecar missing" in recovered["odd.wav"].meta["note"]
+    assert (tmp_path / ("busy" + PART_SUFFIX)).exists()
+    busy.close()
+
+
+def test_finalise_part_failure_is_a_storage_error(tmp_path, monkeypatch):
+    writer = TakeWriter(tmp_path / "t", sample_rate=SR)
+    writer.write(np.zeros(BLOCK, np.int16))
+    writer.close()
+
+    def boom(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(capture.os, "replace", boom)
+    with pytest.raises(TakeStorageError, match="disk is full"):
+        finalise_part(writer.part)
+    assert writer.part.exists()  # still recoverable later
+
+
+def test_mix_in_adds_a_reply_from_the_first_frame():
+    mic = [np.full(4, 100, np.int16), np.full(4, 100, np.int16)]
+    out = list(mix_in(mic, np.full(6, 1000 / 32768, np.float32)))
+    assert out[0].tolist() == [1100] * 4 and out[1].tolist() == [1100, 1100, 100, 100]
+
+
+def test_level():
+    assert level_dbfs(np.zeros(10, np.float32)) == -120.0
+    assert level_dbfs(np.full(100, 16384, np.int16)) == pytest.approx(-6.02, abs=0.01)
+
+
+def test_prompt_source_fills_int16_output_at_its_start_frame():
+    src = PromptSource(np.full(1000, 0.5, np.float32), start_frame=4800)
+    out = np.empty((800, 1), np.int16)
+    src.fill(out, 4000)
+    assert out[:, 0].tolist() == [0] * 800
+    src.fill(out, 4400)
+    assert (out[:400, 0] == 0).all() and (out[400:, 0] == 16384).all()
+    src.fill(out, 5800)
+    assert (out[:, 0] == 0).all()  # past the end
+    assert src.end_frame == 5800
+
+
+def test_prompt_audio_falls_back_to_a_cue_tone(tmp_path):
+    p = prompt_audio("Where is my refund?", None, sample_rate=SR, speak=False)
+    assert p.kind == "tone" and p.text == "Where is my refund?" and p.samples.shape == cue_tone(SR).shape
+    sf.write(tmp_path / "line.wav", voice(1.0, sr=22050), 22050)
+    p = prompt_audio("x", tmp_path / "line.wav", sample_rate=SR)
+    assert p.kind == "recorded" and p.duration_s == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.skipif(not espeak_available(), reason="espeak-ng not installed")
+def test_prompt_audio_speaks_with_espeak():
+    p = prompt_audio("Hello, I need help with my bill.", None, sample_rate=SR)
+    assert p.kind == "espeak" and 1.0 < p.duration_s < 6.0
+    assert level_dbfs(p.samples) == pytest.approx(-20.0, abs=0.5)

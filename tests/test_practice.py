@@ -1,0 +1,155 @@
+"""`voicerehearse practice` end to end through PortAudio and the ALSA virtual microphone (in subprocesses)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import soundfile as sf
+from sqlalchemy import select
+
+from synth import SR, place
+from test_practice_support import customer, run_cli, trainee, virtual_mic, write_pack
+from voicerehearse.store import BaselineRecord, PracticeSession, Store, Turn
+
+LEAD_IN_S = 0.3  # RehearsalOptions.lead_in_s: the customer's line starts this far into every take
+
+
+def _session(data_dir):
+    store = Store.open(data_dir)
+    with store.session() as db:
+        sessions = db.scalars(select(PracticeSession)).all()
+        assert len(sessions) == 1
+        session = sessions[0]
+        turns = db.scalars(select(Turn).where(Turn.session_id == session.id).order_by(Turn.index)).all()
+        baselines = db.scalars(select(BaselineRecord)).all()
+        return store, session, turns, baselines
+
+
+@pytest.fixture(scope="module")
+def whole_scenario(tmp_path_factory):
+    """A three-turn scenario with a calibration read; turn 2 barges in while the customer still speaks."""
+    tmp = tmp_path_factory.mktemp("whole")
+    prompts = [customer(seed=i) for i in (1, 2, 3)]  # each 2 s: plays 0.3 .. 2.3 s of its take
+    pack = write_pack(tmp / "packs", prompts)
+    replies = tmp / "replies"
+    replies.mkdir()
+    sf.write(replies / "calibration.wav", place(4.0, (0.4, trainee(3.0, seed=9))), SR)
+    sf.write(replies / "turn-1.wav", place(4.5, (2.9, trainee(1.5, seed=10))), SR)
+    sf.write(replies / "turn-2.wav", place(4.5, (1.2, trainee(2.5, seed=11))), SR)  # starts 1.1 s before the end
+    sf.write(replies / "turn-03.wav", place(4.5, (3.1, trainee(1.4, seed=12))), SR)
+    env = virtual_mic(tmp / "mic")  # a quiet room: the replies are mixed into what the device records
+    out = run_cli("practice", [str(pack), "--replies", replies, "--data-dir", tmp / "data", "--trainee", "Dana",
+                               "--engine", "none", "--end-silence", "0.8"], env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return tmp, out
+
+
+def test_whole_scenario_stores_every_turn_with_its_analysis(whole_scenario):
+    tmp, out = whole_scenario
+    store, session, turns, baselines = _session(tmp / "data")
+    assert session.status == "complete" and session.ended_at is not None
+    assert session.scenario_id == "test-call"
+    assert [t.index for t in turns] == [1, 2, 3]
+    for t in turns:
+        assert t.analysis["schema"] == "voicerehearse.analysis/1"
+        assert t.label in ("assertive", "aggressive", "passive")
+        assert t.customer_text == f"Customer line {t.index}."
+        assert t.prompt_start_s == pytest.approx(LEAD_IN_S)
+        wav = store.resolve_audio(t.audio_path)
+        assert wav.suffix == ".wav" and wav.is_file()
+        assert not list(wav.parent.glob("*.part"))
+    assert len(baselines) == 1 and session.baseline_id == baselines[0].id
+    assert store.resolve_audio(baselines[0].audio_path).is_file()
+    assert turns[0].analysis["tone"]["baseline"] == baselines[0].to_baseline().source
+    assert "Saved session" in out.stdout and "/sessions/" in out.stdout
+
+
+def test_verdict_and_reasons_within_a_second_of_the_reply_ending(whole_scenario):
+    _, out = whole_scenario
+    delays = [float(d) for d in re.findall(r"verdict (\d+\.\d+) s after the reply", out.stdout)]
+    assert len(delays) == 3 and max(delays) < 1.0
+    assert "Talked over the customer" in out.stdout  # the barge-in turn's reason is shown
+
+
+def test_timestamps_come_from_sample_counts(whole_scenario):
+    tmp, _ = whole_scenario
+    _, _, turns, _ = _session(tmp / "data")
+    turn = turns[0].analysis["turn"]
+    # the reply file starts speaking at 2.9 s of the take; the customer's line ends at 0.3 + 2.0 s
+    assert turn["reply_start_s"] == pytest.approx(2.9, abs=0.05)
+    assert turn["prompt_end_s"] == pytest.approx(2.3, abs=0.05)
+
+
+def test_barge_in_is_an_interruption_and_a_late_reply_is_not(whole_scenario):
+    tmp, out = whole_scenario
+    _, _, turns, _ = _session(tmp / "data")
+    assert [t.interrupted for t in turns] == [False, True, False]
+    assert turns[1].response_latency_s < 0
+    assert "still speaking" in out.stdout
+
+
+def _one_turn(tmp, mic, reply, *extra):
+    prompt = customer(seed=4)
+    pack = write_pack(tmp / "packs", [prompt])
+    replies = tmp / "replies"
+    replies.mkdir()
+    sf.write(replies / "turn-1.wav", reply, SR)
+    env = virtual_mic(tmp / "mic", mic(prompt))
+    out = run_cli("practice", [pack, "--replies", replies, "--data-dir", tmp / "data", "--engine", "none",
+                               "--skip-calibration", "--end-silence", "0.8", *extra], env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return _session(tmp / "data")[2][0]
+
+
+def _bleed(prompt):
+    """The customer's line as the mic hears it from speakers: -20 dB, 30 ms late."""
+    return place(LEAD_IN_S + 2.5, (LEAD_IN_S + 0.030, 0.1 * prompt))
+
+
+def test_bleed_from_speakers_is_not_an_interruption(tmp_path):
+    turn = _one_turn(tmp_path, _bleed, place(4.5, (2.8, trainee(1.5))), "--speakers")
+    assert turn.analysis["turn"]["bleed_detected"] is True
+    assert turn.analysis["turn"]["bleed_delay_s"] == pytest.approx(0.03, abs=0.01)
+    assert turn.interrupted is False
+    assert turn.response_latency_s > 0
+
+
+def test_barge_in_over_bleed_is_still_an_interruption(tmp_path):
+    turn = _one_turn(tmp_path, _bleed, place(4.5, (1.0, trainee(2.5))), "--speakers")
+    assert turn.analysis["turn"]["bleed_detected"] is True
+    assert turn.interrupted is True
+
+
+def test_replies_dir_must_exist(tmp_path):
+    env = virtual_mic(tmp_path / "mic")
+    out = run_cli("practice", ["late-fee-waiver", "--replies", tmp_path / "nope", "--data-dir", tmp_path / "d"], env)
+    assert out.returncode == 2 and "is not a folder" in out.stderr
+
+
+def test_unknown_scenario_is_one_line(tmp_path):
+    env = virtual_mic(tmp_path / "mic")
+    out = run_cli("practice", ["no-such-call", "--data-dir", tmp_path / "d"], env)
+    assert out.returncode == 1
+    assert out.stderr.strip().startswith("Error: unknown scenario 'no-such-call'")
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_builtin_scenario_with_spoken_or_tone_prompts(tmp_path):
+    """A built-in pack (no recordings): espeak-ng speaks the lines when installed, else a cue tone plays."""
+    from voicerehearse.audio.playback import espeak_available
+
+    replies = tmp_path / "replies"
+    replies.mkdir()
+    for i in (1, 2, 3):
+        sf.write(replies / f"turn-{i}.wav", place(12.0, (9.0, trainee(2.0, seed=20 + i))), SR)
+    env = virtual_mic(tmp_path / "mic")
+    out = run_cli("practice", ["late-fee-waiver", "--replies", replies, "--data-dir", tmp_path / "data",
+                               "--engine", "none", "--skip-calibration", "--end-silence", "0.8"], env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert ("espeak-ng" if espeak_available() else "cue tone") in out.stdout
+    store, session, turns, _ = _session(tmp_path / "data")
+    assert session.scenario_id == "late-fee-waiver" and session.baseline_id is None
+    assert len(turns) == 3 and all(t.analysis and not t.interrupted for t in turns)
+    assert all(store.resolve_audio(t.audio_path).is_file() for t in turns)
+    assert turns[0].customer_text.startswith("Hi, I just saw")

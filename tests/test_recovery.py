@@ -1,0 +1,196 @@
+"""Nothing lost: SIGKILL mid-take (recovered at the next start), Ctrl-C, device failure and a full disk."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import struct
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+import soundfile as sf
+from sqlalchemy import select
+
+from synth import SR, place
+from test_capture import blocks_of
+from test_practice_support import customer, run_cli, start_cli, trainee, virtual_mic, write_pack
+from voicerehearse import rehearsal
+from voicerehearse.audio import capture
+from voicerehearse.errors import DeviceError
+from voicerehearse.rehearsal import RehearsalOptions, run_session
+from voicerehearse.scenarios import load_pack
+from voicerehearse.settings import load_settings
+from voicerehearse.store import PracticeSession, Store, Turn
+
+
+def _wait_for_part(folder, seconds_of_audio: float, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        parts = list(folder.rglob("turn-01.part"))
+        if parts and parts[0].stat().st_size >= 2 * SR * seconds_of_audio:
+            return parts[0]
+        time.sleep(0.02)
+    raise AssertionError("the take never reached the disk")
+
+
+def _long_reply_setup(tmp_path):
+    """A one-turn scenario; the mic hears a trainee who keeps talking (the take runs until stopped)."""
+    pack = write_pack(tmp_path / "packs", [customer(seed=3, duration_s=1.0)])
+    mic = place(30.0, (0.0, trainee(30.0, seed=7)))
+    env = virtual_mic(tmp_path / "mic", mic, tail_s=0.0)
+    args = [pack, "--data-dir", tmp_path / "data", "--engine", "none", "--skip-calibration", "--no-speak"]
+    return pack, mic, env, args
+
+
+def test_sigkill_mid_take_loses_at_most_half_a_second_and_is_recovered_at_next_start(tmp_path):
+    pack, mic, env, args = _long_reply_setup(tmp_path)
+    frames_file = tmp_path / "delivered-frames"
+    env["VR_TEST_FRAMES_FILE"] = str(frames_file)
+    proc = start_cli("practice", args, env, clocked=True)  # paced like a real device
+    try:
+        part = _wait_for_part(tmp_path / "data", 1.5)
+        time.sleep(0.3)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    delivered = struct.unpack("<q", frames_file.read_bytes()[:8])[0]  # what the device had handed over at death
+    # nothing finalised: the raw take and its sidecar are what is left
+    assert part.exists() and part.with_name("turn-01.take.json").exists()
+
+    # the next start recovers it (no device needed for that: a missing scenario fails right after recovery)
+    out = run_cli("practice", ["no-such-scenario", "--data-dir", tmp_path / "data"], env)
+    assert "Recovered" in out.stdout and "turn 1 of session 1" in out.stdout, out.stdout + out.stderr
+    assert not part.exists()
+    wav = part.with_name("turn-01.wav")
+    data, sr = sf.read(wav, dtype="int16")
+    assert sr == SR and data.size >= 1.5 * SR
+    assert delivered - data.size <= 0.5 * SR  # at most 0.5 s lost
+    expected = np.clip(np.round(mic * 32767), -32768, 32767).astype(np.int16)
+    assert np.array_equal(data, expected[: data.size])  # the mic's samples, in order, nothing missing in between
+
+    store = Store.open(tmp_path / "data")
+    with store.session() as db:
+        session = db.scalars(select(PracticeSession)).one()
+        turn = db.scalars(select(Turn)).one()
+        assert session.status == "recovered" and "turn 1" in session.note
+        assert turn.index == 1 and store.resolve_audio(turn.audio_path) == wav.resolve()
+        assert turn.analysis["schema"] == "voicerehearse.analysis/1" and turn.prompt_start_s == pytest.approx(0.3)
+
+
+def test_ctrl_c_ends_cleanly_and_keeps_the_take(tmp_path):
+    pack, mic, env, args = _long_reply_setup(tmp_path)
+    proc = start_cli("practice", args, env, clocked=True)
+    try:
+        _wait_for_part(tmp_path / "data", 1.5)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out
+    assert "Traceback" not in out and "stopped with Ctrl-C during turn 1" in out
+    assert not list((tmp_path / "data").rglob("*.part"))
+    store = Store.open(tmp_path / "data")
+    with store.session() as db:
+        session = db.scalars(select(PracticeSession)).one()
+        turn = db.scalars(select(Turn)).one()
+        assert session.status == "complete" and "Ctrl-C" in session.note
+        assert turn.duration_s >= 1.5 and turn.analysis is not None
+
+
+# --- in-process: failures of the block source or the disk during a session (no device needed)
+
+
+@pytest.fixture
+def one_turn(tmp_path, monkeypatch):
+    pack = write_pack(tmp_path / "packs", [customer(seed=2, duration_s=1.0)])
+    store = Store.open(tmp_path / "data")
+    reply = place(6.0, (1.5, trainee(3.0)))
+
+    def fake_blocks(fail_after_s=None):
+        @contextmanager
+        def open_blocks(options, prompt, reply_path):
+            def gen():
+                for i, b in enumerate(blocks_of(reply)):
+                    if fail_after_s is not None and i * 800 >= fail_after_s * SR:
+                        raise DeviceError("the input device stopped (unplugged?)")
+                    yield b
+            yield rehearsal.InputFeed(gen(), None)
+        monkeypatch.setattr(rehearsal, "open_blocks", open_blocks)
+
+    return load_pack(pack), store, fake_blocks
+
+
+def _run(scenario, store):
+    return run_session(store, scenario, "Dana", RehearsalOptions(speak=False), settings=load_settings())
+
+
+def test_device_failure_mid_take_stops_with_a_message_and_keeps_the_audio(one_turn):
+    scenario, store, fake_blocks = one_turn
+    fake_blocks(fail_after_s=2.5)
+    outcome = _run(scenario, store)
+    assert "input device stopped" in outcome.stopped and "kept 2.5 s of turn 1" in outcome.stopped
+    assert sf.info(outcome.turns[0].audio).duration == pytest.approx(2.5)
+    with store.session() as db:
+        assert db.scalars(select(Turn)).one().analysis is not None
+
+
+def test_disk_full_mid_take_stops_with_a_message_and_keeps_the_audio(one_turn, monkeypatch):
+    scenario, store, fake_blocks = one_turn
+    fake_blocks()
+    real_write = os.write
+    calls = {"n": 0}
+
+    def write(fd, data):
+        calls["n"] += 1
+        if calls["n"] > 40:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(capture.os, "write", write)
+    outcome = _run(scenario, store)
+    assert "the disk is full" in outcome.stopped and "kept 2.0 s" in outcome.stopped
+    assert sf.info(outcome.turns[0].audio).frames == 40 * 800
+
+
+def test_a_full_disk_that_also_blocks_the_wav_leaves_the_take_for_recovery(one_turn, monkeypatch):
+    scenario, store, fake_blocks = one_turn
+    fake_blocks()
+
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(dst).endswith(".wav"):  # the sidecar still fits, the finished WAV does not
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(capture.os, "replace", replace)
+    with pytest.raises(capture.TakeStorageError, match="will be recovered at the next start"):
+        _run(scenario, store)
+    monkeypatch.undo()
+    recovered = rehearsal.recover(store, settings=load_settings())
+    assert len(recovered) == 1 and recovered[0].problem is None and recovered[0].stored == "turn 1 of session 1"
+    assert recovered[0].take.duration_s == pytest.approx(4.5 + 1.2, abs=0.1)  # speech end + end_silence_s
+    with store.session() as db:
+        assert db.scalars(select(Turn)).one().analysis is not None
+        assert db.scalars(select(PracticeSession)).one().status == "recovered"
+
+
+def test_ctrl_c_between_turns_closes_the_session(one_turn):
+    scenario, store, fake_blocks = one_turn
+    fake_blocks()
+
+    class View(rehearsal.NullView):
+        def ready(self, scenario, turn):
+            raise KeyboardInterrupt
+
+    outcome = run_session(store, scenario, "Dana", RehearsalOptions(speak=False), settings=load_settings(), view=View())
+    assert outcome.stopped == "stopped with Ctrl-C before turn 1" and outcome.turns == []
+    with store.session() as db:
+        session = db.scalars(select(PracticeSession)).one()
+        assert session.status == "complete" and session.note == outcome.stopped
