@@ -11,6 +11,8 @@ extras=""
 apt_pkgs=(libportaudio2 libsndfile1 espeak-ng sox)
 if [[ "${1:-}" == "--test" ]]; then
   extras="[test]"
+  apt_pkgs+=(chromium chromium-driver)  # the coach report's browser test (Debian's Chromium, never a download)
+  command -v npm >/dev/null || apt_pkgs+=(npm)  # builds the waveform player; skip if npm came with nodejs
 fi
 
 missing=()
@@ -39,4 +41,20 @@ fi
 echo "setup: installing voicerehearse${extras} into .venv"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".${extras}"
+
+# The coach report's waveform player: wavesurfer.js from npm (pinned by package-lock.json), copied into the
+# git-ignored web/static/vendor/. Without npm the report still works with a plain audio player.
+if command -v npm >/dev/null; then
+  echo "setup: installing wavesurfer.js (npm ci) into web/static/vendor"
+  npm ci --no-audit --no-fund --loglevel=error
+  vendor=web/static/vendor/wavesurfer
+  rm -rf "$vendor"
+  mkdir -p "$vendor/plugins"
+  cp node_modules/wavesurfer.js/dist/wavesurfer.min.js node_modules/wavesurfer.js/LICENSE "$vendor/"
+  cp node_modules/wavesurfer.js/dist/plugins/regions.min.js node_modules/wavesurfer.js/dist/plugins/timeline.min.js \
+    "$vendor/plugins/"
+else
+  echo "setup: npm not found: the coach report will show a plain audio player instead of the waveform" \
+    "(install npm and run this again to build it)"
+fi
 echo "setup: done"

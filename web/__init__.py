@@ -1,20 +1,90 @@
 """The coach's web report (Flask). Installed as ``voicerehearse.web``.
 
->>> app = create_app({"TESTING": True})
+``create_app`` is the only way to get an app: the server, the demo and every test build their own, each on
+its own data directory (database + audio).
+
+>>> import tempfile
+>>> app = create_app({"TESTING": True, "DATA_DIR": tempfile.mkdtemp()})
 >>> app.test_client().get("/health").get_json()
 {'status': 'ok'}
 """
 
 from __future__ import annotations
 
+import os
+import secrets
+from pathlib import Path
+
 from flask import Flask, jsonify
+
+VENDOR_FILES = ("wavesurfer.min.js", "plugins/regions.min.js", "plugins/timeline.min.js")
+
+
+def vendor_dir() -> Path:
+    """Where scripts/setup.sh copies wavesurfer.js from node_modules (git-ignored)."""
+    return Path(__file__).resolve().parent / "static" / "vendor" / "wavesurfer"
+
+
+def vendor_assets_present() -> bool:
+    return all((vendor_dir() / name).is_file() for name in VENDOR_FILES)
+
+
+def _secret_key(data_dir: Path) -> str:
+    """A per-data-directory secret, created once (sessions survive a restart of the server)."""
+    path = data_dir / "secret_key"
+    if path.is_file():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others, not even briefly
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Application factory: every caller (server, tests) gets its own app."""
+    """Application factory: every caller (server, demo, tests) gets its own app and store."""
+    from voicerehearse.store import Store, default_data_dir
+
     app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        DATA_DIR=None,  # default: the CLI's data directory
+        MAX_UPLOAD_MB=200,  # imports larger than this are refused with 413
+        UPLOAD_EXTENSIONS=(".wav", ".flac", ".ogg", ".mp3"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WAVEFORM_PEAKS=1200,  # points per turn drawn by the waveform
+    )
     if test_config:
         app.config.update(test_config)
+    data_dir = Path(app.config["DATA_DIR"] or default_data_dir())
+    store = Store.open(data_dir)
+    app.config["DATA_DIR"] = str(store.data_dir)
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"] * 1024 * 1024)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(store.data_dir)
+    app.extensions["voicerehearse.store"] = store
+    app.config.setdefault("VENDOR_PRESENT", vendor_assets_present())
+
+    from voicerehearse.web import auth, comments, csrf, errors, exports, imports, media, replay, trainees
+
+    errors.init_app(app)
+    auth.init_app(app)  # before CSRF: an anonymous post is a 401, not a token error
+    csrf.init_app(app)
+    for bp in (auth.bp, trainees.bp, replay.bp, comments.bp, media.bp, exports.bp, imports.bp):
+        app.register_blueprint(bp)
+
+    @app.after_request
+    def security_headers(response):
+        # scripts only from this server (the page's data is a JSON block, not a script); wavesurfer sets styles
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
 
     @app.get("/health")
     def health():

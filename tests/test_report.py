@@ -1,0 +1,130 @@
+"""Report writers over one report object: JSON (analysis schema), WebVTT, self-contained HTML; `voicerehearse report`."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from test_web import make_take
+from voicerehearse.cli.serve import report as report_cmd
+from voicerehearse.report import (WRITERS, ReportError, estimate_word_times, get_writer, load_report, render,
+                                  vtt_time)
+from voicerehearse.store import Comment, Store, Turn
+from voicerehearse.web.ingest import add_session
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    base = tmp_path_factory.mktemp("report")
+    take = make_take(base / "take")
+    store = Store.open(base / "data")
+    sid = add_session(store, trainee="Dana & <Co>", scenario_id="late_fee", scenario_title="Late-fee --> waiver",
+                      source="practice", turns=[take, take])
+    with store.session() as db:
+        turn = db.query(Turn).filter_by(session_id=sid, index=0).one()
+        turn.comments.append(Comment(start_s=2.7, end_s=3.4, text="<script>alert(1)</script>\n\nLet them --> finish"))
+        db.commit()
+    return store, sid, take
+
+
+def test_registry_names_every_writer():
+    assert sorted(WRITERS) == ["html", "json", "vtt"]
+    assert get_writer("vtt").mimetype == "text/vtt"
+    with pytest.raises(ReportError, match="unknown report format 'pdf'"):
+        get_writer("pdf")
+
+
+def test_json_keeps_the_analysis_records(stored):
+    store, sid, take = stored
+    body = json.loads(render(load_report(store, sid), "json"))
+    assert body["schema"] == "voicerehearse.report/1"
+    assert body["session"]["trainee"] == "Dana & <Co>"
+    assert [t["index"] for t in body["turns"]] == [0, 1]
+    assert body["turns"][0]["analysis"] == take["record"]
+    assert body["turns"][0]["comments"][0]["start_s"] == 2.7
+
+
+def test_vtt_is_valid_webvtt(stored):
+    store, sid, take = stored
+    text = render(load_report(store, sid), "vtt")
+    assert text.startswith("WEBVTT\n\n")
+    blocks = text.strip().split("\n\n")
+    cues = [b for b in blocks if "-->" in b]
+    notes = [b for b in blocks if b.startswith("NOTE")]
+    for block in notes:  # NOTE blocks: one line each here, never '-->', never a blank line inside
+        assert "-->" not in block and "\n" not in block
+    timing = re.compile(r"^\d\d:\d\d:\d\d\.\d\d\d --> \d\d:\d\d:\d\d\.\d\d\d$")
+    for cue in cues:
+        lines = cue.split("\n")
+        assert timing.match(lines[1]), cue
+        assert "<" not in lines[2]
+    assert cues[0].split("\n")[2].startswith("calm down")
+    # the second turn is laid after the first one
+    duration = take["record"]["duration_s"]
+    second = [c for c in cues if c.startswith("turn2-")][0]
+    assert second.split("\n")[1].startswith(vtt_time(duration + 2.6))
+    assert any("flag problem interruption" in n for n in notes)
+    assert any(n.startswith("NOTE comment 00:00:02.700 to 00:00:03.400") for n in notes)
+
+
+def test_html_is_self_contained_and_escaped(stored):
+    store, sid, _ = stored
+    page = render(load_report(store, sid), "html")
+    assert page.startswith("<!doctype html>")
+    assert "<script" not in page  # no scripts at all, and the comment's markup is escaped
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Dana &amp; &lt;Co&gt;" in page
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # no external requests
+    assert "<link" not in page and "@import" not in page
+    assert "aggressive" in page and "Talked over the customer" in page
+
+
+def test_estimated_word_times_follow_the_segments():
+    words = estimate_word_times(["one", "two", "three", "four"], [(1.0, 2.0), (3.0, 4.0)])
+    assert words[0].start == 1.0 and words[-1].end == 4.0
+    assert all(w.estimated for w in words)
+    assert all(a.end <= b.start + 1e-9 for a, b in zip(words, words[1:]))
+    assert not any(1.999 < w.start < 2.999 for w in words)  # no word starts inside the gap
+
+
+def test_report_command_writes_each_format(stored, tmp_path):
+    store, sid, _ = stored
+    runner = CliRunner()
+    for fmt in WRITERS:
+        out = tmp_path / f"r.{fmt}"
+        result = runner.invoke(report_cmd, [str(sid), "--format", fmt, "-o", str(out), "--data-dir", str(store.data_dir)])
+        assert result.exit_code == 0, result.output
+        assert out.read_text(encoding="utf-8") == render(load_report(store, sid), fmt)
+    result = runner.invoke(report_cmd, [str(sid), "--format", "vtt", "--data-dir", str(store.data_dir)])
+    assert result.exit_code == 0 and result.output.startswith("WEBVTT")
+
+
+def test_report_command_unknown_session_is_one_clear_line(stored):
+    store, _, _ = stored
+    result = CliRunner().invoke(report_cmd, ["999", "--data-dir", str(store.data_dir)])
+    assert result.exit_code == 1 and "no session 999" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_language_cues_in_untimed_text_are_placed_on_estimated_word_times():
+    from voicerehearse.report import turn_report
+
+    record = {
+        "duration_s": 5.0,
+        "transcript": {"words": [{"word": w, "start": None, "end": None} for w in "Calm down. Fine, just this once.".split()]},
+        "speech": {"segments": [{"start": 1.0, "end": 4.0}]},
+        "flags": [{"kind": "dismissive", "severity": "warning", "start": None, "end": None,
+                   "message": "\u201ccalm down\u201d: Dismissing the customer's feelings escalates the conflict."},
+                  {"kind": "ultimatum", "severity": "warning", "start": None, "end": None,
+                   "message": "\u201cjust this once\u201d: First-person ultimatums ..."},
+                  {"kind": "blame", "severity": "warning", "start": None, "end": None,
+                   "message": "\u201cyour fault\u201d: not in the words"}],
+    }
+    turn = turn_report(1, 0, None, "audio/x.wav", record)
+    dismissive, ultimatum, blame = turn.flags
+    assert dismissive.estimated and dismissive.start == 1.0 and dismissive.end < ultimatum.start
+    assert ultimatum.estimated and ultimatum.end == 4.0
+    assert blame.start is None and not blame.estimated

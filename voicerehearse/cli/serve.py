@@ -1,0 +1,154 @@
+"""``voicerehearse serve``, ``users``, ``report`` and ``import``: the coach's web report from the command line.
+
+Registered by voicerehearse/cli/__init__.py; each command takes ``--data-dir`` (default: the user data
+directory, or $VOICEREHEARSE_DATA_DIR).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from voicerehearse.cli.common import domain_errors
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Data directory (database + audio). Default: $VOICEREHEARSE_DATA_DIR or the user data directory.",
+)
+
+
+def _store(data_dir):
+    from voicerehearse.store import Store
+
+    return Store.open(data_dir)
+
+
+def run_server(app, host: str, port: int, debug: bool = False, echo=click.echo) -> None:
+    """Serve ``app``: waitress, or the Flask development server with ``debug``. Blocks until stopped."""
+    from voicerehearse.web import vendor_assets_present
+
+    url = f"http://{'localhost' if host in ('127.0.0.1', 'localhost') else host}:{port}/"
+    if not vendor_assets_present():
+        echo("note: the waveform player (wavesurfer.js) is not installed — the report falls back to a plain audio "
+             "player. Run `bash scripts/setup.sh` on a machine with npm to build it.")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        echo(f"warning: listening on {host}: anyone who can reach this machine can try to log in.")
+    echo(f"Coach report on {url}  (Ctrl+C to stop)")
+    if debug:
+        app.run(host=host, port=port, debug=True, use_reloader=False)
+    else:
+        from waitress import serve as waitress_serve
+
+        waitress_serve(app, host=host, port=port, threads=8, ident="voicerehearse")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (local only by default).")
+@click.option("--port", default=8321, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--debug", is_flag=True, help="Flask development server with the debugger (never on a shared machine).")
+@data_dir_option
+@domain_errors
+def serve(host, port, debug, data_dir):
+    """Serve the coach's web report: trainees, session replay, comments, progress, imports, exports."""
+    from sqlalchemy import func, select
+
+    from voicerehearse.store import User
+    from voicerehearse.web import create_app
+
+    app = create_app({"DATA_DIR": str(data_dir) if data_dir else None})
+    store = app.extensions["voicerehearse.store"]
+    with store.session() as db:
+        if not db.scalar(select(func.count(User.id))):
+            click.echo(f"note: no users yet — add a coach first: voicerehearse users add NAME"
+                       f"{' --data-dir ' + str(data_dir) if data_dir else ''}")
+    click.echo(f"Data directory: {store.data_dir}")
+    run_server(app, host, port, debug)
+
+
+@click.group()
+def users():
+    """Logins for the web report: coaches see every trainee, a trainee login only their own sessions."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--trainee", "trainee_name", default=None, metavar="NAME",
+              help="Make a trainee login that sees only this trainee's sessions (created if new).")
+@click.option("--password", default=None, help="For scripts; otherwise you are asked (hidden, twice).")
+@data_dir_option
+@domain_errors
+def users_add(name, trainee_name, password, data_dir):
+    """Add a login NAME (a coach unless --trainee is given)."""
+    from voicerehearse.store import get_or_create_trainee
+    from voicerehearse.web.auth import add_user
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    store = _store(data_dir)
+    with store.session() as db:
+        trainee = get_or_create_trainee(db, trainee_name) if trainee_name else None
+        user = add_user(db, name, password, trainee)
+        db.commit()
+        role = f"trainee login for {trainee.name}" if trainee else "coach"
+        click.echo(f"Added {user.username} ({role}) in {store.data_dir}")
+
+
+@users.command("list")
+@data_dir_option
+@domain_errors
+def users_list(data_dir):
+    """List the logins."""
+    from sqlalchemy import select
+
+    from voicerehearse.store import Trainee, User
+
+    store = _store(data_dir)
+    with store.session() as db:
+        for user in db.scalars(select(User).order_by(User.username)):
+            trainee = db.get(Trainee, user.trainee_id) if user.trainee_id else None
+            click.echo(f"{user.username}\t{user.role}" + (f"\t{trainee.name}" if trainee else ""))
+
+
+@click.command()
+@click.argument("session_id", metavar="SESSION", type=int)
+@click.option("--format", "fmt", type=click.Choice(["json", "vtt", "html"]), default="html", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write (default: standard output).")
+@data_dir_option
+@domain_errors
+def report(session_id, fmt, output, data_dir):
+    """Write the report of stored session SESSION: JSON (analysis schema), WebVTT or self-contained HTML."""
+    from voicerehearse.report import load_report, render
+
+    text = render(load_report(_store(data_dir), session_id), fmt)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}", err=True)
+
+
+@click.command("import")
+@click.argument("recording", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--trainee", required=True, help="Whose recording this is.")
+@click.option("--title", default=None, help="Session title (default: the file name).")
+@click.option("--stereo", default=None, metavar="agent=N,customer=M", help="Two-channel call layout.")
+@data_dir_option
+@domain_errors
+def import_cmd(recording, trainee, title, stereo, data_dir):
+    """Analyse RECORDING and store it as a session for review in the web report.
+
+    The reply is judged against the trainee's latest stored calibration read, when there is one."""
+    from voicerehearse.pipeline import StereoLayout, analyze_file
+    from voicerehearse.schema import analysis_record
+    from voicerehearse.web.ingest import add_session, latest_baseline
+
+    store = _store(data_dir)
+    record = analysis_record(analyze_file(recording, stereo=StereoLayout.parse(stereo) if stereo else None,
+                                          baseline=latest_baseline(store, trainee)))
+    session_id = add_session(store, trainee=trainee, scenario_id="import",
+                             scenario_title=title or f"Imported call: {recording.name}", source="import",
+                             turns=[{"audio": recording, "record": record}], note=f"Imported from {recording.name}")
+    click.echo(f"Stored session {session_id}: {record['delivery']['label']}")
+

@@ -1,0 +1,478 @@
+"""One report object per practice session, and a registry of writers over it: ``json``, ``vtt``, ``html``.
+
+The analysis records (schema ``voicerehearse.analysis/1``) are parsed once here into frozen view
+dataclasses; the web pages and every writer read those, never the raw dicts.
+
+>>> report = SessionReport(id=1, trainee="Dana", scenario_id="late_fee", scenario_title="Late fee",
+...                        source="demo", started_at=None, turns=())
+>>> sorted(WRITERS)
+['html', 'json', 'vtt']
+>>> render(report, "vtt").splitlines()[0]
+'WEBVTT'
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from voicerehearse.errors import VoiceRehearseError
+from voicerehearse.types import Reason
+
+REPORT_SCHEMA = "voicerehearse.report/1"
+STYLES = ("aggressive", "passive", "assertive")
+
+
+class ReportError(VoiceRehearseError):
+    """A report cannot be built or written (unknown session or format)."""
+
+
+# ---------------------------------------------------------------- view objects
+
+
+@dataclass(frozen=True)
+class WordView:
+    word: str
+    start: float | None
+    end: float | None
+    estimated: bool = False  # times spread over the speech segments (plain-text transcript)
+
+
+@dataclass(frozen=True)
+class FlagView:
+    kind: str
+    severity: str  # info | warning | problem
+    start: float | None
+    end: float | None
+    message: str
+    estimated: bool = False  # a language cue placed on the words' estimated times
+
+
+@dataclass(frozen=True)
+class CommentView:
+    id: int
+    turn_id: int
+    start_s: float
+    end_s: float | None
+    text: str
+    author: str | None
+    updated_at: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "turn_id": self.turn_id, "start_s": self.start_s, "end_s": self.end_s,
+                "text": self.text, "author": self.author,
+                "updated_at": self.updated_at.isoformat() if self.updated_at else None}
+
+
+@dataclass(frozen=True)
+class TurnReport:
+    id: int
+    index: int
+    customer_text: str | None
+    audio_path: str
+    duration_s: float | None
+    label: str | None
+    scores: dict[str, float]
+    reasons: tuple[Reason, ...]
+    notes: tuple[str, ...]
+    flags: tuple[FlagView, ...]
+    words: tuple[WordView, ...]
+    transcript_note: str | None
+    segments: tuple[tuple[float, float], ...]
+    words_per_minute: float | None
+    syllables_per_second: float | None
+    articulation_rate: float | None
+    pauses: int | None
+    longest_pause_s: float | None
+    loudness_db: float | None
+    loudness_delta_db: float | None
+    pitch_median_hz: float | None
+    pitch_delta_st: float | None
+    pitch_sd_st: float | None
+    alpha_ratio_delta_db: float | None
+    baseline_name: str | None
+    prompt_start_s: float | None
+    prompt_end_s: float | None
+    reply_start_s: float | None
+    response_latency_s: float | None
+    interrupted: bool | None
+    interruptions: tuple[tuple[float, float], ...]
+    talk_overs: int | None
+    error: str | None
+    record: dict[str, Any] = field(repr=False, compare=False)  # the analysis record as stored (for JSON export)
+    comments: tuple[CommentView, ...] = ()
+
+    @property
+    def words_estimated(self) -> bool:
+        return any(w.estimated for w in self.words)
+
+    @property
+    def timed_flags(self) -> tuple[FlagView, ...]:
+        return tuple(f for f in self.flags if f.start is not None)
+
+
+@dataclass(frozen=True)
+class SessionReport:
+    id: int
+    trainee: str
+    scenario_id: str
+    scenario_title: str
+    source: str
+    started_at: datetime | None
+    turns: tuple[TurnReport, ...]
+    status: str = "complete"
+    note: str | None = None
+
+    @property
+    def labels(self) -> tuple[str | None, ...]:
+        return tuple(t.label for t in self.turns)
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _f(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def estimate_word_times(words: list[str], segments: list[tuple[float, float]]) -> tuple[WordView, ...]:
+    """Spread untimed words over the speech segments in proportion to their length (a display aid only).
+
+    >>> [(w.word, w.start, w.end) for w in estimate_word_times(["ab", "ab"], [(1.0, 2.0)])]
+    [('ab', 1.0, 1.5), ('ab', 1.5, 2.0)]
+    """
+    total = sum(e - s for s, e in segments)
+    if not words or total <= 0:
+        return tuple(WordView(w, None, None, True) for w in words)
+    weights = [max(len(w.strip(".,;:!?\"'")), 1) for w in words]
+    scale = total / sum(weights)
+    out, seg, pos = [], 0, segments[0][0]
+    for word, weight in zip(words, weights):
+        need = weight * scale
+        start = pos
+        while seg < len(segments) and pos + need > segments[seg][1] + 1e-9:
+            need -= segments[seg][1] - pos
+            seg += 1
+            if seg < len(segments):
+                pos = segments[seg][0]
+                if start >= segments[seg - 1][1] - 1e-9:
+                    start = pos
+        if seg >= len(segments):
+            pos = segments[-1][1]
+        else:
+            pos += need
+        out.append(WordView(word, round(start, 3), round(pos, 3), True))
+    return tuple(out)
+
+
+def _norm(token: str) -> str:
+    return token.lower().strip(".,;:!?\"()[]\u201c\u201d\u2018").replace("\u2019", "'")
+
+
+def place_phrase(phrase: str, words: tuple[WordView, ...]) -> tuple[float, float] | None:
+    """Where the first occurrence of ``phrase`` lies in timed ``words`` (for cues found in untimed text).
+
+    >>> ws = (WordView("Calm", 1.0, 1.2), WordView("down.", 1.2, 1.5), WordView("Fine", 2.0, 2.3))
+    >>> place_phrase("calm down", ws)
+    (1.0, 1.5)
+    """
+    target = [_norm(t) for t in phrase.split()]
+    tokens = [_norm(w.word) for w in words]
+    for i in range(len(tokens) - len(target) + 1):
+        if tokens[i:i + len(target)] == target and words[i].start is not None:
+            return words[i].start, words[i + len(target) - 1].end
+    return None
+
+
+def _placed_flag(flag: FlagView, words: tuple[WordView, ...]) -> FlagView:
+    if flag.start is not None or not flag.message.startswith("\u201c") or "\u201d" not in flag.message:
+        return flag
+    span = place_phrase(flag.message[1:flag.message.index("\u201d")], words)
+    if span is None:
+        return flag
+    return FlagView(flag.kind, flag.severity, span[0], span[1], flag.message, estimated=True)
+
+
+def turn_report(turn_id: int, index: int, customer_text: str | None, audio_path: str, record: dict | None,
+                comments: tuple[CommentView, ...] = ()) -> TurnReport:
+    """Parse one stored analysis record (schema voicerehearse.analysis/1) into a :class:`TurnReport`."""
+    r = record or {}
+    delivery = r.get("delivery") or {}
+    speech = r.get("speech") or {}
+    pace = r.get("pace") or {}
+    tone = r.get("tone") or {}
+    turn = r.get("turn") or {}
+    stereo = r.get("stereo") or {}
+    transcript = r.get("transcript") or {}
+    segments = tuple((float(s["start"]), float(s["end"])) for s in speech.get("segments") or ())
+    raw_words = transcript.get("words") or ()
+    if raw_words and all(_f(w.get("start")) is not None for w in raw_words):
+        words = tuple(WordView(str(w["word"]), float(w["start"]), float(w["end"])) for w in raw_words)
+    else:
+        words = estimate_word_times([str(w.get("word", "")) for w in raw_words], list(segments))
+    reasons = tuple(
+        Reason(str(x.get("cue", "")), str(x.get("style", "")), _f(x.get("value")), _f(x.get("baseline")),
+                   _f(x.get("threshold")), str(x.get("unit") or ""), str(x.get("message", "")),
+                   _f(x.get("start")), _f(x.get("end")), float(x.get("weight") or 0.0))
+        for x in delivery.get("reasons") or ()
+    )
+    flags = tuple(_placed_flag(FlagView(str(x.get("kind", "")), str(x.get("severity", "warning")),
+                                        _f(x.get("start")), _f(x.get("end")), str(x.get("message", ""))), words)
+                  for x in r.get("flags") or ())
+    pauses = speech.get("pauses") or {}
+    error = r.get("error")
+    return TurnReport(
+        id=turn_id, index=index, customer_text=customer_text, audio_path=audio_path,
+        duration_s=_f(r.get("duration_s")), label=delivery.get("label"),
+        scores={k: float(v) for k, v in (delivery.get("scores") or {}).items() if _f(v) is not None},
+        reasons=reasons, notes=tuple(str(n) for n in delivery.get("notes") or ()), flags=flags, words=words,
+        transcript_note=transcript.get("note"), segments=segments,
+        words_per_minute=_f(pace.get("words_per_minute")), syllables_per_second=_f(pace.get("syllables_per_second")),
+        articulation_rate=_f(pace.get("articulation_rate")),
+        pauses=pauses.get("count"), longest_pause_s=_f(pauses.get("longest_s")),
+        loudness_db=_f(tone.get("loudness_db")), loudness_delta_db=_f(tone.get("loudness_delta_db")),
+        pitch_median_hz=_f(tone.get("pitch_median_hz")), pitch_delta_st=_f(tone.get("pitch_delta_st")),
+        pitch_sd_st=_f(tone.get("pitch_sd_st")), alpha_ratio_delta_db=_f(tone.get("alpha_ratio_delta_db")),
+        baseline_name=tone.get("baseline"),
+        prompt_start_s=_f(turn.get("prompt_start_s")), prompt_end_s=_f(turn.get("prompt_end_s")),
+        reply_start_s=_f(turn.get("reply_start_s")), response_latency_s=_f(turn.get("response_latency_s")),
+        interrupted=turn.get("interrupted"),
+        interruptions=tuple((float(i["start"]), float(i["end"])) for i in turn.get("interruptions") or ()),
+        talk_overs=len(stereo.get("talk_overs") or ()) if stereo else None,
+        error=(error or {}).get("message") if error else None,
+        record=r, comments=comments,
+    )
+
+
+def comment_view(comment, authors: dict[int, str] | None = None) -> CommentView:
+    """A :class:`voicerehearse.store.Comment` row as a view; ``authors`` maps user ids to names."""
+    author = (authors or {}).get(comment.author_id) if comment.author_id is not None else None
+    return CommentView(comment.id, comment.turn_id, float(comment.start_s),
+                       None if comment.end_s is None else float(comment.end_s), comment.text, author,
+                       comment.updated_at)
+
+
+def author_names(db) -> dict[int, str]:
+    from sqlalchemy import select
+
+    from voicerehearse.store import User
+
+    return dict(db.execute(select(User.id, User.username)).all())
+
+
+def session_report(session) -> SessionReport:
+    """Build the report of a :class:`voicerehearse.store.PracticeSession` (inside an open DB session)."""
+    from sqlalchemy.orm import object_session
+
+    db = object_session(session)
+    authors = author_names(db) if db is not None else {}
+    turns = tuple(
+        turn_report(t.id, t.index, t.customer_text, t.audio_path, t.analysis,
+                    tuple(comment_view(c, authors) for c in t.comments))
+        for t in session.turns
+    )
+    return SessionReport(id=session.id, trainee=session.trainee.name, scenario_id=session.scenario_id,
+                         scenario_title=session.scenario_title, source=session.source,
+                         started_at=session.started_at, turns=turns, status=session.status, note=session.note)
+
+
+def load_report(store, session_id: int) -> SessionReport:
+    """The report of session ``session_id`` in ``store``; ReportError when there is no such session."""
+    from voicerehearse.store import PracticeSession
+
+    with store.session() as db:
+        session = db.get(PracticeSession, session_id)
+        if session is None:
+            raise ReportError(f"no session {session_id} in {store.data_dir}")
+        return session_report(session)
+
+
+# ---------------------------------------------------------------- writers
+
+
+def write_json(report: SessionReport) -> str:
+    """The session with each turn's analysis record exactly as stored (schema voicerehearse.analysis/1)."""
+    body = {
+        "schema": REPORT_SCHEMA,
+        "session": {"id": report.id, "trainee": report.trainee, "scenario_id": report.scenario_id,
+                    "scenario_title": report.scenario_title, "source": report.source, "status": report.status,
+                    "started_at": report.started_at.isoformat() if report.started_at else None},
+        "turns": [{"index": t.index, "customer_text": t.customer_text, "audio_path": t.audio_path,
+                   "analysis": t.record, "comments": [c.as_json() for c in t.comments]} for t in report.turns],
+    }
+    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+
+
+def vtt_time(seconds: float) -> str:
+    """``>>> vtt_time(3725.5)`` gives ``'01:02:05.500'``."""
+    ms = int(round(max(seconds, 0.0) * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def _vtt_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _note_text(text: str) -> str:
+    # a NOTE block ends at a blank line and may not contain "-->"
+    return " ".join(text.split()).replace("-->", "->")
+
+
+def _word_cues(turn: TurnReport, max_words: int = 8, gap_s: float = 0.6):
+    group: list[WordView] = []
+    for w in turn.words:
+        if w.start is None:
+            continue
+        if group and (len(group) >= max_words or w.start - group[-1].end > gap_s):
+            yield group
+            group = []
+        group.append(w)
+    if group:
+        yield group
+
+
+def write_vtt(report: SessionReport) -> str:
+    """WebVTT: transcript cues per turn, flags and comments as NOTE blocks.
+
+    Turns are laid end to end (turn 2 starts where turn 1's recording ends), as a playlist would play them.
+    """
+    out = ["WEBVTT", "",
+           _note_text(f"NOTE VoiceRehearse session {report.id}: {report.trainee}, {report.scenario_title}. "
+                      "Turns are laid end to end in recording order."), ""]
+    offset = 0.0
+    for turn in report.turns:
+        out += [_note_text(f"NOTE turn {turn.index + 1}: verdict {turn.label or 'not analysed'}"
+                           + (f", starts at {vtt_time(offset)}" if offset else "")), ""]
+        events: list[tuple[float, str]] = []
+        for n, group in enumerate(_word_cues(turn)):
+            text = " ".join(w.word for w in group)
+            cue = f"turn{turn.index + 1}-{n + 1}\n{vtt_time(offset + group[0].start)} --> " \
+                  f"{vtt_time(offset + max(group[-1].end, group[0].start + 0.05))}\n{_vtt_text(text)}"
+            events.append((group[0].start, cue))
+        for f in turn.flags:
+            when = ("about " if f.estimated else "") + f"{vtt_time(offset + f.start)}" \
+                + (f" to {vtt_time(offset + f.end)}" if f.end is not None else "") if f.start is not None else "untimed"
+            events.append((f.start if f.start is not None else -1.0,
+                           _note_text(f"NOTE flag {f.severity} {f.kind} {when}: {f.message}")))
+        for c in turn.comments:
+            when = vtt_time(offset + c.start_s) + (f" to {vtt_time(offset + c.end_s)}" if c.end_s is not None else "")
+            events.append((c.start_s, _note_text(f"NOTE comment {when}"
+                                                 + (f" by {c.author}" if c.author else "") + f": {c.text}")))
+        events.sort(key=lambda e: (e[0], not e[1].startswith("NOTE")))
+        for _, block in events:
+            out += [block, ""]
+        offset += turn.duration_s or 0.0
+    return "\n".join(out)
+
+
+_HTML_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ r.trainee }} · {{ r.scenario_title }} — VoiceRehearse report</title>
+<style>
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2933;max-width:56rem;margin:2rem auto;padding:0 1rem}
+h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin:1.6rem 0 .4rem}
+.meta{color:#52606d} .card{border:1px solid #d9e2ec;border-radius:8px;padding:1rem;margin:1rem 0}
+.verdict{display:inline-block;padding:.1rem .6rem;border-radius:999px;color:#fff;font-weight:600}
+.aggressive{background:#c53030}.passive{background:#b7791f}.assertive{background:#2f855a}.none{background:#7b8794}
+table{border-collapse:collapse;width:100%;margin:.4rem 0} td,th{border-bottom:1px solid #e4e7eb;padding:.25rem .4rem;text-align:left;vertical-align:top}
+th{font-weight:600;color:#3e4c59} .num{text-align:right;font-variant-numeric:tabular-nums}
+.flag-problem{color:#c53030}.flag-warning{color:#b7791f}.flag-info{color:#2f855a}
+blockquote{margin:.4rem 0;padding:.3rem .8rem;border-left:3px solid #9fb3c8;color:#334e68}
+footer{margin-top:2rem;color:#7b8794;font-size:.85rem}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(240px,1fr));gap:.6rem}
+svg.chart .band{fill:#c6f6d5;opacity:.55} svg.chart .zero{stroke:#9fb3c8;stroke-dasharray:3 3}
+svg.chart .axis{font-size:11px;fill:#627d98} svg.chart .value{font-size:10px;fill:#243b53} svg.chart .chart-title{font-size:13px;font-weight:600;fill:#243b53}
+</style></head><body>
+<h1>{{ r.scenario_title }}</h1>
+<p class="meta">Trainee <strong>{{ r.trainee }}</strong> · session {{ r.id }}{% if r.started_at %} · {{ r.started_at.strftime('%Y-%m-%d %H:%M') }} UTC{% endif %} · {{ r.source }}</p>
+{% if r.source == 'demo' %}<p class="meta">Demo session: the recordings are synthetic voices, not a real trainee.</p>{% endif %}
+{% if charts %}<div class="charts">{% for c in charts %}<div>{{ c }}</div>{% endfor %}</div>{% endif %}
+{% for t in r.turns %}
+<section class="card">
+<h2>Turn {{ t.index + 1 }} <span class="verdict {{ t.label if t.label in styles else 'none' }}">{{ t.label or 'not analysed' }}</span></h2>
+{% if t.customer_text %}<blockquote>Customer: {{ t.customer_text }}</blockquote>{% endif %}
+{% if t.words %}<p><strong>Reply:</strong> {{ t.words|map(attribute='word')|join(' ') }}</p>{% endif %}
+{% if t.error %}<p class="flag-problem">Not analysed: {{ t.error }}</p>{% endif %}
+<table><tr><th>pace</th><td class="num">{{ fmt(t.words_per_minute, '{:.0f} wpm') }}</td>
+<th>latency</th><td class="num">{{ fmt(t.response_latency_s, '{:+.2f} s') }}</td>
+<th>interrupted</th><td>{{ 'yes' if t.interrupted else ('no' if t.interrupted is not none else '–') }}</td></tr>
+<tr><th>loudness vs baseline</th><td class="num">{{ fmt(t.loudness_delta_db, '{:+.1f} dB') }}</td>
+<th>pitch vs baseline</th><td class="num">{{ fmt(t.pitch_delta_st, '{:+.1f} st') }}</td>
+<th>pauses</th><td class="num">{{ t.pauses if t.pauses is not none else '–' }}</td></tr></table>
+{% if t.reasons %}<table><tr><th>cue</th><th>style</th><th class="num">value</th><th class="num">baseline</th><th class="num">threshold</th><th>why</th></tr>
+{% for x in t.reasons %}<tr><td>{{ x.cue }}</td><td>{{ x.style }}</td><td class="num">{{ fmt(x.value, '{:g}') }} {{ x.unit if x.value is not none }}</td>
+<td class="num">{{ fmt(x.baseline, '{:g}') }}</td><td class="num">{{ fmt(x.threshold, '{:g}') }}</td><td>{{ x.message }}</td></tr>{% endfor %}</table>{% endif %}
+{% if t.flags %}<h3>Flags</h3><ul>{% for f in t.flags %}<li class="flag-{{ f.severity }}">{% if f.start is not none %}{{ '≈' if f.estimated }}{{ '%.2f'|format(f.start) }} s{% if f.end is not none %}–{{ '%.2f'|format(f.end) }} s{% endif %}: {% endif %}<strong>{{ f.kind }}</strong> — {{ f.message }}</li>{% endfor %}</ul>{% endif %}
+{% if t.comments %}<h3>Coach comments</h3><ul>{% for c in t.comments %}<li>{{ '%.2f'|format(c.start_s) }} s{% if c.end_s is not none %}–{{ '%.2f'|format(c.end_s) }} s{% endif %}{% if c.author %} · {{ c.author }}{% endif %}: {{ c.text }}</li>{% endfor %}</ul>{% endif %}
+</section>
+{% endfor %}
+{% if r.turns|selectattr('words_estimated')|list %}<p class="meta">≈ times are placed on word times estimated from the speech segments (the transcript had no word timings).</p>{% endif %}
+<footer>VoiceRehearse report · analysis schema voicerehearse.analysis/1 · a self-contained page: no scripts, no external requests.</footer>
+</body></html>
+"""
+
+
+def _fmt(value, pattern: str) -> str:
+    return "–" if value is None else pattern.format(value)
+
+
+def turn_charts(report: SessionReport, settings=None) -> list:
+    """Pace, loudness and pitch per turn against their thresholds: inline SVG (markupsafe.Markup)."""
+    from voicerehearse.settings import load_settings
+    from voicerehearse.web import plots
+
+    st = settings or load_settings()
+    items = lambda attr: [(f"turn {t.index + 1}", getattr(t, attr), t.label) for t in report.turns]
+    return [
+        plots.bar_chart(items("words_per_minute"), band=(st.slow_wpm, st.rushed_wpm), unit="wpm",
+                        title="Pace per turn"),
+        plots.bar_chart(items("loudness_delta_db"), band=(st.quiet_delta_db, st.loud_delta_db), unit="dB",
+                        title="Loudness vs baseline", zero=True, band_note="baseline band"),
+        plots.bar_chart(items("pitch_delta_st"), band=(st.low_pitch_delta_st, st.high_pitch_delta_st), unit="st",
+                        title="Pitch vs baseline", zero=True, band_note="baseline band"),
+    ]
+
+
+def write_html(report: SessionReport) -> str:
+    """A self-contained HTML page (inline CSS and SVG, no scripts, no external requests) a coach can e-mail."""
+    from jinja2 import Environment
+
+    env = Environment(autoescape=True)
+    charts = turn_charts(report) if report.turns else []
+    return env.from_string(_HTML_TEMPLATE).render(r=report, fmt=_fmt, styles=STYLES, charts=charts)
+
+
+@dataclass(frozen=True)
+class Writer:
+    name: str
+    extension: str
+    mimetype: str
+    write: Callable[[SessionReport], str]
+
+
+WRITERS: dict[str, Writer] = {
+    "json": Writer("json", "json", "application/json", write_json),
+    "vtt": Writer("vtt", "vtt", "text/vtt", write_vtt),
+    "html": Writer("html", "html", "text/html", write_html),
+}
+
+
+def get_writer(fmt: str) -> Writer:
+    try:
+        return WRITERS[fmt]
+    except KeyError:
+        raise ReportError(f"unknown report format {fmt!r}; choose one of {', '.join(sorted(WRITERS))}") from None
+
+
+def render(report: SessionReport, fmt: str) -> str:
+    return get_writer(fmt).write(report)
+
+
+__all__ = ["SessionReport", "TurnReport", "CommentView", "WRITERS", "get_writer", "render", "load_report",
+           "session_report", "turn_report", "ReportError"]
