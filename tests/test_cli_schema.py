@@ -30,7 +30,6 @@ REASON_KEYS = {"cue", "style", "value", "baseline", "threshold", "unit", "messag
 
 @pytest.fixture
 def files(tmp_path):
-    paths = {}
     prompt = voice(2.0, f0=220, syllable_hz=4, seed=7)
     reply = voice(2.0, f0=150, level_db=-18, syllable_hz=4, seed=8)
     sf.write(tmp_path / "prompt.wav", prompt, SR)

@@ -118,9 +118,11 @@ def _pace_reasons(pace: PaceMetrics, baseline: Baseline | None, s, span) -> list
 def _turn_reasons(turn: TurnTiming | None, talk_overs: tuple[Interruption, ...], s) -> list[Reason]:
     out = []
     for i in (turn.interruptions if turn else ()) + talk_overs:
+        # talking over the customer is aggressive on its own; the longer, the more (1.2 at 0.2 s, 3 from 2 s)
         out.append(Reason("interruption", "aggressive", i.duration_s, None, s.barge_in_min_s, "s",
                           f"Talked over the customer for {i.duration_s:.1f} s before they finished "
-                          f"(counts from {s.barge_in_min_s:g} s).", i.start, i.end, 1.0))
+                          f"(counts from {s.barge_in_min_s:g} s).", i.start, i.end,
+                          round(min(_MAX_WEIGHT, 1.0 + i.duration_s), 3)))
     lat = turn.response_latency_s if turn else None
     if lat is not None and lat >= s.long_latency_s:
         out.append(Reason("long_latency", "passive", lat, None, s.long_latency_s, "s",

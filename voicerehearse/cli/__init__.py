@@ -13,7 +13,15 @@ import click
 from voicerehearse import __version__
 
 COMMANDS = {  # name -> "module:attribute"
+    "practice": "voicerehearse.cli.practice:practice",
+    "calibrate": "voicerehearse.cli.practice:calibrate",
+    "scenarios": "voicerehearse.cli.practice:scenarios",
+    "devices": "voicerehearse.cli.practice:devices",
     "analyze": "voicerehearse.cli.analyze:analyze",
+    "serve": "voicerehearse.cli.serve:serve",
+    "users": "voicerehearse.cli.serve:users",
+    "report": "voicerehearse.cli.serve:report",
+    "import": "voicerehearse.cli.serve:import_cmd",
     "demo": "voicerehearse.cli.demo:demo",
     "transcribe": "voicerehearse.cli.transcribe:transcribe",
     "models": "voicerehearse.cli.models:models",
