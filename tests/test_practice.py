@@ -153,3 +153,38 @@ def test_builtin_scenario_with_spoken_or_tone_prompts(tmp_path):
     assert len(turns) == 3 and all(t.analysis and not t.interrupted for t in turns)
     assert all(store.resolve_audio(t.audio_path).is_file() for t in turns)
     assert turns[0].customer_text.startswith("Hi, I just saw")
+
+
+def test_without_a_vosk_model_words_come_from_the_labelled_fallback(tmp_path):
+    import shutil
+    import subprocess
+
+    import numpy as np
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (scripts/setup.sh installs it)")
+    wav = tmp_path / "spoken.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(wav), "I understand. Let me fix that for you today."],
+                   check=True)
+    speech, sr = sf.read(wav, dtype="float32")
+    from voicerehearse.audio.io import resample
+
+    speech = resample(speech, orig_sr=sr, target_sr=SR) * 0.5
+    reply = place(3.0 + speech.size / SR, (2.8, speech))
+    prompt = customer(seed=4)
+    pack = write_pack(tmp_path / "packs", [prompt])
+    replies = tmp_path / "replies"
+    replies.mkdir()
+    sf.write(replies / "turn-1.wav", reply, SR)
+    env = virtual_mic(tmp_path / "mic")
+    out = run_cli("practice", [pack, "--replies", replies, "--data-dir", tmp_path / "data", "--engine", "auto",
+                               "--skip-calibration", "--end-silence", "0.8"], env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    turn = _session(tmp_path / "data")[2][0]
+    transcript = turn.analysis["transcript"]
+    assert transcript is not None and transcript["words"]
+    if transcript["engine"] == "pocketsphinx":  # no Vosk model on this machine
+        assert "Rough fallback" in transcript["note"] and "PocketSphinx" in out.stdout
+    starts = [w["start"] for w in transcript["words"]]
+    assert starts == sorted(starts) and starts[0] >= 2.7 - 0.1  # the words are the reply's, in take time
+    assert np.isfinite(turn.words_per_minute)

@@ -115,13 +115,13 @@ def test_live_recognition_feeds_the_stored_analysis(tmp_path, monkeypatch):
         assert turn.analysis["transcript"]["engine"] == "vosk"
 
 
-def test_engine_none_and_auto_without_a_model_are_acoustic_only(monkeypatch):
+def test_engine_none_is_acoustic_and_auto_without_a_model_falls_back_to_pocketsphinx(monkeypatch):
     from voicerehearse.transcribe import models
 
     monkeypatch.setattr(models, "resolve_model", lambda *a, **k: None)
     settings = load_settings()
     assert rehearsal.resolve_engine(RehearsalOptions(engine="none"), settings) is None
-    assert rehearsal.resolve_engine(RehearsalOptions(engine="auto"), settings) is None
+    assert rehearsal.resolve_engine(RehearsalOptions(engine="auto"), settings).engine == "pocketsphinx"
     with pytest.raises(Exception, match="no Vosk model found"):
         rehearsal.resolve_engine(RehearsalOptions(engine="vosk"), settings)
 

@@ -59,7 +59,7 @@ class RehearsalOptions:
     lead_in_s: float = describe("prompt_lead_in_s").default  # recorded silence before the customer's line starts in each take
     reply_end: ReplyEnd = ReplyEnd()  # when a reply is over
     speak: bool = True  # espeak-ng for lines without a recording (else a cue tone)
-    engine: str = "none"  # "none", or "auto"/"vosk": live recognition when a Vosk model resolves
+    engine: str = "none"  # "none"; "auto": Vosk when a model resolves, else the labelled PocketSphinx fallback; "vosk"
     model: str | None = None  # Vosk model folder
     replies: Path | None = None  # non-interactive: recorded replies mixed into the mic signal, one per turn
 
@@ -199,17 +199,19 @@ class LiveRecognizer:
 
 
 def resolve_engine(options: RehearsalOptions, settings):
-    """The Vosk engine choice when a model resolves and recognition is wanted, else None (acoustic only)."""
+    """The recogniser for live transcription, or None when recognition is off (acoustic only).
+
+    "auto" without a Vosk model gives the PocketSphinx fallback, whose transcripts say they are rough.
+    """
     if options.engine == "none":
         return None
     from voicerehearse.transcribe.engine import choose_engine
 
-    choice = choose_engine("vosk" if options.engine == "vosk" else "auto", options.model, settings=settings)
-    if choice.engine != "vosk":
-        return None
-    from voicerehearse.transcribe.vosk_engine import load_model
+    choice = choose_engine(options.engine, options.model, settings=settings)
+    if choice.engine == "vosk":
+        from voicerehearse.transcribe.vosk_engine import load_model
 
-    load_model(choice.model_path)  # once per process, before the first take rather than during it
+        load_model(choice.model_path)  # once per process, before the first take rather than during it
     return choice
 
 
@@ -435,8 +437,9 @@ def run_session(store: Store, scenario: Scenario, trainee: str, options: Rehears
     Ctrl-C, a device failure or a full disk end the session early (``stopped``) with the current take kept.
     """
     engine_choice = resolve_engine(options, settings)
-    if options.engine != "none" and engine_choice is None:
-        view.notice("no Vosk model found: judging delivery from the audio only (no words, no language cues)")
+    if engine_choice is not None and engine_choice.engine == "pocketsphinx":
+        view.notice("no Vosk model found: words come from the rough PocketSphinx fallback "
+                    "(get a model: voicerehearse models fetch vosk-model-small-en-us-0.15)")
     with store.session() as db:
         t = get_or_create_trainee(db, trainee)
         session = PracticeSession(trainee_id=t.id, scenario_id=scenario.id, scenario_title=scenario.title,

@@ -278,7 +278,8 @@ def _apply(options):
 @click.option("--speak/--no-speak", default=True, show_default=True,
               help="Speak lines without a recording with espeak-ng (else a cue tone and the text).")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
-              help="Live speech recognition: Vosk when a model resolves ('auto'), required ('vosk'), or acoustic only.")
+              help="Live speech recognition: 'auto' = Vosk when a model resolves, else the rough PocketSphinx fallback "
+                   "(labelled); 'vosk' = Vosk required; 'none' = acoustic only.")
 @click.option("--model", type=_dir, help="Vosk model folder.")
 @click.option("--sample-rate", type=click.IntRange(min=8000), default=16000, show_default=True,
               help="Capture/playback rate in Hz.")
