@@ -158,3 +158,37 @@ def test_raised_voice_flag_spans_the_loud_stretch_only():
     segs = a.tone.segments
     assert len(segs) == 3 and segs[1].loudness_db - segs[0].loudness_db == pytest.approx(16, abs=0.5)
     assert a.tone.baseline_loudness_db == -30.0
+
+
+@pytest.mark.parametrize("make", [
+    lambda: noise(3.0, -30.0),  # hiss
+    lambda: (0.1 * np.sin(2 * np.pi * 50 * np.arange(3 * SR) / SR)).astype(np.float32),  # mains hum
+    lambda: np.full(3 * SR, 0.02, np.float32),  # a biased mic recording silence
+    lambda: place(3.0, *[(0.3 * i, noise(0.05, -10.0, seed=i)) for i in range(8)]),  # clicks, no voice
+])
+def test_sound_without_a_voice_is_no_speech(make):
+    a = analyze_audio(from_array(make(), SR), settings=S)
+    assert a.delivery.label == "no speech" and a.flags == ()
+
+
+def test_dc_offset_does_not_change_the_measures():
+    y = place(3.0, (0.5, voice(2.0, syllable_hz=4)))
+    plain, biased = (analyze_audio(from_array(x, SR), settings=S).tone for x in (y, y + 0.05))
+    assert biased.loudness_db == pytest.approx(plain.loudness_db, abs=0.05)
+    assert biased.pitch_median_hz == pytest.approx(plain.pitch_median_hz, rel=0.002)
+
+
+@pytest.mark.parametrize("start,words,message", [
+    (float("nan"), None, "must be a time"),
+    (float("inf"), None, "must be a time"),
+    (10.0, None, "past the end"),
+    (0.0, (Word("late", 50.0, 60.0),), "past the end"),
+])
+def test_inconsistent_timing_inputs_are_clear_errors(start, words, message):
+    from voicerehearse.errors import VoiceRehearseError
+
+    audio = from_array(place(3.0, (0.5, voice(2.0))), SR)
+    prompt = from_array(voice(1.0), SR) if words is None else None
+    transcript = Transcript("file", None, "", words) if words else None
+    with pytest.raises(VoiceRehearseError, match=message):
+        analyze_audio(audio, settings=S, prompt=prompt, prompt_start_s=start, transcript=transcript)

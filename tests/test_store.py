@@ -68,3 +68,17 @@ def test_unusable_data_dir_is_a_clear_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(StoreError, match="cannot use data directory"):
         Store.open(blocker / "sub")
+
+
+def test_data_is_private_to_its_owner(store):
+    import stat
+
+    for path in (store.data_dir, store.data_dir / "audio"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700
+    assert stat.S_IMODE((store.data_dir / "voicerehearse.db").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 121])
+def test_trainee_names_must_be_sensible(store, name):
+    with store.session() as db, pytest.raises(StoreError, match="1 to 120 characters"):
+        get_or_create_trainee(db, name)

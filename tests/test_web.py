@@ -303,10 +303,16 @@ def test_comment_script_is_never_raw(env, coach):
     assert "<" not in island
 
 
-def test_comments_on_someone_elses_turn_are_404_for_trainees(env):
-    client = env["app"].test_client()
-    login(client, "sam")
-    assert client.patch("/api/comments/1", json={"text": "x"}).status_code in (400, 403, 404)
+def test_trainees_cannot_edit_or_delete_comments_even_with_a_valid_token(env, coach):
+    url = f"/api/turns/{env['dana_turn']}/comments"
+    made = coach.post(url, json={"start_s": 1.0, "text": "Coach's note."}, headers={"X-CSRF-Token": coach.token})
+    comment_id = made.get_json()["comment"]["id"]
+    for trainee, expected in (("sam", 403), ("dana", 403)):  # only coaches write comments, whoever's turn it is
+        client = env["app"].test_client()
+        h = {"X-CSRF-Token": login(client, trainee)}
+        assert client.patch(f"/api/comments/{comment_id}", json={"text": "changed"}, headers=h).status_code == expected
+        assert client.delete(f"/api/comments/{comment_id}", headers=h).status_code == expected
+    assert [c["text"] for c in coach.get(url).get_json()["comments"]] == ["Coach's note."]
 
 
 # ---------------------------------------------------------------- media

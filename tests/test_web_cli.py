@@ -116,3 +116,14 @@ def test_demo_serves_even_without_waveform_assets(cli, tmp_path, served, monkeyp
     client.post("/login", data={"username": DEMO_USER, "password": DEMO_PASSWORD, "csrf_token": token})
     page = client.get("/sessions/1").get_data(as_text=True)
     assert 'id="vendor-missing"' in page and "synthetic" in page
+
+
+def test_report_to_an_unwritable_path_is_one_line(cli, tmp_path):
+    wav = tmp_path / "call.wav"
+    sf.write(wav, place(4.0, (0.5, voice(3.0, f0=160, level_db=-20, syllable_hz=4)), (0.0, noise(4.0, -70))), SR)
+    data = str(tmp_path / "d")
+    assert CliRunner().invoke(cli, ["import", str(wav), "--trainee", "Robin", "--data-dir", data]).exit_code == 0
+    r = CliRunner().invoke(cli, ["report", "1", "--data-dir", data, "-o", str(tmp_path / "no" / "x.html")])
+    assert r.exit_code == 1 and "cannot write" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(cli, ["import", str(wav), "--trainee", "  ", "--data-dir", data])
+    assert r.exit_code == 1 and "1 to 120 characters" in r.output

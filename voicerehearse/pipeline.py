@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from voicerehearse.analysis.pace import pace_metrics, syllable_nuclei
 from voicerehearse.analysis.tone import measure_voice, tone_metrics
 from voicerehearse.audio.io import load_audio
 from voicerehearse.delivery import flags_for, judge
-from voicerehearse.errors import BaselineError, ConfigError
+from voicerehearse.errors import BaselineError, ConfigError, TranscriptFormatError
 from voicerehearse.settings import load_settings
 from voicerehearse.types import Analysis, Audio, Baseline, Interruption, Transcript
 
@@ -63,7 +64,8 @@ def baseline_from_audio(audio: Audio, source: str, settings=None) -> Baseline:
     """:func:`measure_baseline` for audio already in memory."""
     settings = settings or load_settings()
     _, activity, voice, nuclei = _voice(audio, settings)
-    if not activity.has_speech or voice.loudness_db is None:
+    voiced = voice.voiced_fraction is not None and voice.voiced_fraction >= settings.min_voiced_fraction
+    if not activity.has_speech or voice.loudness_db is None or not voiced:
         raise BaselineError(f"{source}: the baseline recording holds no speech")
     pace = pace_metrics(nuclei, activity, None)
     return Baseline(voice.loudness_db, voice.pitch_median_hz, voice.pitch_sd_st, voice.alpha_ratio_db,
@@ -83,6 +85,7 @@ def analyze_audio(
     """Analyse validated audio. With ``stereo`` the agent channel is judged and both sides timed;
     with ``prompt`` the reply is timed against the customer's line and its bleed removed."""
     settings = settings or load_settings()
+    _check_inputs(audio, prompt, prompt_start_s, transcript)
     channels = audio.source_channels
     stereo_metrics = None
     main = audio
@@ -118,7 +121,8 @@ def analyze_audio(
     pace = pace_metrics(nuclei, activity, transcript)
     tone = tone_metrics(voice, baseline, settings)
     cues = find_cues(transcript.words) if transcript else ()
-    span = (activity.segments[0].start, activity.segments[-1].end) if activity.has_speech else None
+    voiced = voice.voiced_fraction is not None and voice.voiced_fraction >= settings.min_voiced_fraction
+    span = (activity.segments[0].start, activity.segments[-1].end) if activity.has_speech and voiced else None
     talk_overs = ()
     if stereo_metrics is not None:  # in a call recording the agent's talk-overs are interruptions of the customer
         talk_overs = tuple(Interruption(o.start, o.end, o.duration_s)
@@ -142,6 +146,20 @@ def analyze_audio(
     )
 
 
+def _check_inputs(audio: Audio, prompt: Audio | None, prompt_start_s: float, transcript: Transcript | None) -> None:
+    name = audio.path or "audio"
+    if not math.isfinite(prompt_start_s) or prompt_start_s < 0:
+        raise ConfigError(f"--prompt-start must be a time >= 0 s, got {prompt_start_s:g}")
+    if prompt is not None and prompt_start_s >= audio.duration_s:
+        raise ConfigError(f"{name}: --prompt-start {prompt_start_s:g} s is past the end of the "
+                          f"{audio.duration_s:.2f} s recording")
+    if transcript is not None and transcript.timed:
+        last = max(w.end for w in transcript.words)
+        if last > audio.duration_s + 0.25:
+            raise TranscriptFormatError(f"{name}: the transcript's words run to {last:.2f} s, past the end of "
+                                        f"the {audio.duration_s:.2f} s recording")
+
+
 def analyze_file(
     path: str | os.PathLike,
     *,
@@ -156,8 +174,6 @@ def analyze_file(
     settings = settings or load_settings()
     audio = load_audio(path, settings=settings, keep_channels=stereo is not None)
     prompt = load_audio(prompt_path, settings=settings) if prompt_path is not None else None
-    if prompt_start_s < 0:
-        raise ConfigError(f"--prompt-start must be >= 0 s, got {prompt_start_s:g}")
     return analyze_audio(audio, settings=settings, baseline=baseline, transcript=transcript, prompt=prompt,
                          prompt_start_s=prompt_start_s, stereo=stereo)
 

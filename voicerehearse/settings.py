@@ -45,6 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("noise_margin_db", 6.0, "activity", "In a noisy room, speech must also be this far above the noise floor (5th percentile)."),
     S("speech_floor_dbfs", -55.0, "activity", "Frames quieter than this are never speech (all-silent files give 'no speech')."),
     S("min_pause_s", 0.25, "activity", "Silences shorter than this inside speech are not pauses."),
+    S("min_voiced_fraction", 0.1, "activity", "Sound with fewer pitched frames than this share is noise, not a voice ('no speech')."),
     S("min_speech_segment_s", 0.06, "activity", "Speech bursts shorter than this are ignored as clicks."),
     # --- pitch
     S("pitch_min_hz", 65.0, "pitch", "Lowest fundamental frequency tracked."),

@@ -188,9 +188,11 @@ class Store:
         """Open (and create) the store: ``url`` or the ``database_url`` setting, else SQLite in ``data_dir``."""
         data_dir = Path(data_dir) if data_dir else default_data_dir(settings)
         url = url or (getattr(settings, "database_url", "") if settings is not None else "")
-        try:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            (data_dir / "audio").mkdir(exist_ok=True)
+        try:  # recordings, transcripts and password hashes: readable by their owner only
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            (data_dir / "audio").mkdir(mode=0o700, exist_ok=True)
+            for path in (data_dir, data_dir / "audio"):
+                path.chmod(0o700)
         except OSError as exc:
             raise StoreError(f"cannot use data directory {data_dir}: {exc.strerror}") from None
         url = url or f"sqlite:///{data_dir / 'voicerehearse.db'}"
@@ -199,6 +201,8 @@ class Store:
             event.listen(engine, "connect", _sqlite_pragmas)
         try:
             Base.metadata.create_all(engine)
+            if engine.dialect.name == "sqlite" and engine.url.database:
+                Path(engine.url.database).chmod(0o600)  # WAL/SHM files take the database's mode
         except Exception as exc:  # driver errors differ per backend
             raise StoreError(f"cannot open database {engine.url.render_as_string(hide_password=True)}: {exc}") from None
         return cls(engine, data_dir.resolve())
@@ -226,6 +230,11 @@ class Store:
 
 
 def get_or_create_trainee(db: Session, name: str) -> Trainee:
+    """The trainee called ``name`` (surrounding spaces ignored), created on first use; StoreError for a
+    blank or over-long name."""
+    name = name.strip()
+    if not 1 <= len(name) <= 120:
+        raise StoreError("a trainee's name needs 1 to 120 characters")
     trainee = db.scalar(select(Trainee).where(Trainee.name == name))
     if trainee is None:
         trainee = Trainee(name=name)

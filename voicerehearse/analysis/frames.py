@@ -97,7 +97,8 @@ def level_threshold(db: np.ndarray, *, below_peak_db: float, floor_dbfs: float, 
                     peak_db: float | None = None) -> float:
     """The speech/silence level in dBFS: ``below_peak_db`` under the loud end (99th percentile, or ``peak_db``),
     raised to ``noise_margin_db`` over the noise floor (5th percentile) in a noisy room, but never closer than
-    10 dB to the loud end, and never under ``floor_dbfs``."""
+    10 dB to the loud end, and never under ``floor_dbfs``. (Steady hiss or hum passes this test; the voicing
+    check of the pipeline turns it into 'no speech'.)"""
     if db.size == 0:
         return floor_dbfs
     peak = float(np.percentile(db, 99)) if peak_db is None else peak_db

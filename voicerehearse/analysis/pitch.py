@@ -22,6 +22,7 @@ from voicerehearse.analysis.frames import frame_windows
 
 PITCH_SR = 8000  # tracking rate: voice F0 and its first harmonics stay well below 4 kHz
 _CHUNK_FRAMES = 2048  # frames per FFT batch: bounds memory on long files
+_SILENT_POWER = 1e-9  # -90 dBFS: below this a frame is silence, whatever its (meaningless) periodicity
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ def yin(
         x -= x.mean(axis=1, keepdims=True)
         cmnd = _cmnd(x, win_length=win_length, tau_max=tau_max)
         tau, best, has_dip = _pick(cmnd[:, tau_min:], aperiodicity_max)
-        voiced = has_dip & (best < aperiodicity_max)
+        audible = (x[:, :win_length] ** 2).mean(axis=1) > _SILENT_POWER  # digital silence has no pitch
+        voiced = has_dip & (best < aperiodicity_max) & audible
         f0[lo : lo + len(sel)] = np.where(voiced, PITCH_SR / (tau + tau_min), np.nan)
         aper[lo : lo + len(sel)] = best
     return PitchTrack(frames, f0, aper)

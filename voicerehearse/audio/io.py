@@ -83,6 +83,7 @@ def from_array(
         raise AudioFormatError(f"{path or 'audio'}: the audio holds NaN or infinite samples")
     _check_duration(path or "audio", y.shape[1] / sr, settings)
     channels = y.shape[0]
+    y = y - y.mean(axis=1, keepdims=True)  # a biased mic's DC offset is not sound
     if not keep_channels or channels == 1:
         y = y.mean(axis=0) if channels > 1 else y[0]
     target = settings.analysis_sample_rate_hz

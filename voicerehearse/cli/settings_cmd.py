@@ -9,7 +9,7 @@ from voicerehearse.settings import SETTINGS, load_settings
 
 _UNITS = (("_dbfs", "dBFS"), ("_db", "dB"), ("_st", "semitones"), ("_hz", "Hz"), ("_wpm", "words/min"),
           ("_s", "seconds"), ("_ratio", "x"), ("_count", "count"), ("_weight", "score"), ("_factor", "x"),
-          ("_score", "score"), ("_max", ""))
+          ("_score", "score"), ("_fraction", "share 0-1"), ("_max", ""))
 
 
 def unit_of(name: str) -> str:
