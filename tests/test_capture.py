@@ -208,3 +208,73 @@ def test_prompt_audio_speaks_with_espeak():
     p = prompt_audio("Hello, I need help with my bill.", None, sample_rate=SR)
     assert p.kind == "espeak" and 1.0 < p.duration_s < 6.0
     assert level_dbfs(p.samples) == pytest.approx(-20.0, abs=0.5)
+
+
+# --- file modes, locking before truncation, sidecars kept until the take is stored
+
+
+@pytest.fixture
+def open_umask():
+    old = os.umask(0)  # the most permissive umask: whatever is private here is private everywhere
+    yield
+    os.umask(old)
+
+
+def _mode(path):
+    return path.stat().st_mode & 0o777
+
+
+def test_take_files_are_private_to_the_user(tmp_path, open_umask):
+    writer = TakeWriter(tmp_path / "t", sample_rate=SR, meta={"trainee": "Dana"})
+    writer.write(np.zeros(BLOCK, np.int16))
+    assert _mode(writer.part) == 0o600 and _mode(writer.sidecar) == 0o600
+    wav, _ = writer.finalise(keep_sidecar=True)
+    assert _mode(wav) == 0o600 and _mode(writer.sidecar) == 0o600
+    writer.settle()
+    crashed = TakeWriter(tmp_path / "c", sample_rate=SR)
+    crashed.write(np.zeros(BLOCK, np.int16))
+    crashed.close()
+    wav, _ = finalise_part(crashed.part)  # recovery's path
+    assert _mode(wav) == 0o600
+
+
+def test_a_take_being_written_is_never_wiped_by_a_second_writer(tmp_path):
+    first = TakeWriter(tmp_path / "t", sample_rate=SR, meta={"turn": 1})
+    first.write(np.full(BLOCK, 1000, np.int16))
+    sidecar_before = first.sidecar.read_text()
+    with pytest.raises(capture.TakeBusyError, match="another process"):
+        TakeWriter(tmp_path / "t", sample_rate=SR, meta={"turn": 2})
+    assert first.part.stat().st_size == 2 * BLOCK and first.sidecar.read_text() == sidecar_before
+    first.write(np.full(BLOCK, 1000, np.int16))
+    wav, meta = first.finalise()
+    assert sf.info(wav).frames == 2 * BLOCK and meta["turn"] == 1
+
+
+def test_an_unrecovered_or_finished_take_is_not_overwritten(tmp_path):
+    crashed = TakeWriter(tmp_path / "t", sample_rate=SR)
+    crashed.write(np.full(BLOCK, 1000, np.int16))
+    crashed.close()  # unlocked but not recovered yet
+    with pytest.raises(TakeStorageError, match="not recovered yet"):
+        TakeWriter(tmp_path / "t", sample_rate=SR)
+    assert crashed.part.stat().st_size == 2 * BLOCK
+    finalise_part(crashed.part)
+    with pytest.raises(TakeStorageError, match="already exists"):
+        TakeWriter(tmp_path / "t", sample_rate=SR)
+    assert sf.info(tmp_path / "t.wav").frames == BLOCK
+
+
+def test_a_finalised_take_keeps_its_sidecar_until_settled(tmp_path):
+    writer = TakeWriter(tmp_path / "t", sample_rate=SR, meta={"kind": "turn", "turn": 3})
+    writer.write(np.zeros(BLOCK, np.int16))
+    wav, _ = writer.finalise(keep_sidecar=True)
+    assert not writer.part.exists() and writer.sidecar.exists()
+    assert capture.unstored_takes(tmp_path) == []  # the writer still holds it: being stored, not abandoned
+    writer.close()  # storing failed (or the process died): it is left for recovery
+    assert capture.unstored_takes(tmp_path) == [wav]
+    (take,) = list(recover_takes(tmp_path))
+    assert take.wav == wav and take.meta["turn"] == 3 and take.duration_s == BLOCK / SR
+    assert capture.unstored_takes(tmp_path) == [wav]  # released, not settled: still there for the next run
+    take = capture.recover_take(wav)
+    assert capture.recover_take(wav) is None  # held by the first recovery while it stores
+    take.settle()
+    assert not writer.sidecar.exists() and capture.unstored_takes(tmp_path) == [] and wav.exists()

@@ -188,3 +188,42 @@ def test_without_a_vosk_model_words_come_from_the_labelled_fallback(tmp_path):
     starts = [w["start"] for w in transcript["words"]]
     assert starts == sorted(starts) and starts[0] >= 2.7 - 0.1  # the words are the reply's, in take time
     assert np.isfinite(turn.words_per_minute)
+
+
+# --- where takes live: one folder per trainee (database id + readable name), whatever the script
+
+
+def test_trainee_folders_keep_non_latin_names_apart():
+    from voicerehearse.rehearsal import trainee_folder
+
+    assert trainee_folder(3, "Анна") == "анна-3" and trainee_folder(4, "Иван") == "иван-4"
+    assert trainee_folder(5, "Dana O'Neil") == "dana-o-neil-5"
+    assert trainee_folder(6, "李雷") == "李雷-6" and trainee_folder(7, "../..") == "trainee-7"
+    assert trainee_folder(8, "Анна") != trainee_folder(3, "Анна")  # same name, different trainee
+
+
+def test_baselines_of_cyrillic_trainees_never_share_a_folder(tmp_path, monkeypatch):
+    from contextlib import contextmanager
+
+    from test_capture import blocks_of
+    from voicerehearse import rehearsal
+    from voicerehearse.rehearsal import RehearsalOptions, calibrate
+    from voicerehearse.settings import load_settings
+
+    read = place(6.0, (0.5, trainee(4.0, seed=5)))
+
+    @contextmanager
+    def open_blocks(options, prompt, reply_path):
+        yield rehearsal.InputFeed(iter(blocks_of(read)), None)
+
+    monkeypatch.setattr(rehearsal, "open_blocks", open_blocks)
+    store = Store.open(tmp_path / "data")
+    records = {name: calibrate(store, name, RehearsalOptions(speak=False), settings=load_settings())
+               for name in ("Анна", "Иван")}
+    again = calibrate(store, "Анна", RehearsalOptions(speak=False), settings=load_settings())  # same second, likely
+    paths = [store.resolve_audio(r.audio_path) for r in (*records.values(), again)]
+    assert [p.parent.parent.name for p in paths] == ["анна-1", "иван-2", "анна-1"]
+    assert len(set(paths)) == 3 and all(sf.info(p).duration > 1.0 for p in paths)
+    with store.session() as db:
+        assert len(db.scalars(select(BaselineRecord)).all()) == 3
+    assert not list((tmp_path / "data" / "audio").rglob("*.take.json"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import sqlite3
 import struct
 import time
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from synth import SR, place
 from test_capture import blocks_of
@@ -23,7 +25,7 @@ from voicerehearse.errors import DeviceError
 from voicerehearse.rehearsal import RehearsalOptions, run_session
 from voicerehearse.scenarios import load_pack
 from voicerehearse.settings import load_settings
-from voicerehearse.store import PracticeSession, Store, Turn
+from voicerehearse.store import PracticeSession, Store, StoreError, Turn, get_or_create_trainee
 
 
 def _wait_for_part(folder, seconds_of_audio: float, timeout: float = 30.0):
@@ -194,3 +196,161 @@ def test_ctrl_c_between_turns_closes_the_session(one_turn):
     with store.session() as db:
         session = db.scalars(select(PracticeSession)).one()
         assert session.status == "complete" and session.note == outcome.stopped
+
+
+# --- recovery stores one take at a time; a failed store loses nothing
+
+
+def _crashed_takes(store, n=2):
+    """A session row and ``n`` takes of it left behind by a SIGKILL (``.part`` + sidecar, unlocked)."""
+    with store.session() as db:
+        t = get_or_create_trainee(db, "Dana")
+        session = PracticeSession(trainee_id=t.id, scenario_id="test-call", scenario_title="Test", status="recording")
+        db.add(session)
+        db.commit()
+        session_id = session.id
+    folder = store.audio_dir("dana-1", f"session-{session_id:05d}")
+    parts = []
+    for index in range(1, n + 1):
+        writer = capture.TakeWriter(folder / f"turn-{index:02d}", sample_rate=SR,
+                                    meta={"kind": "turn", "session_id": session_id, "turn": index,
+                                          "customer_text": f"Line {index}.", "prompt_start_s": 0.0})
+        for b in blocks_of(place(4.0, (0.5, trainee(3.0, seed=index)))):
+            writer.write(b)
+        writer.close()  # what a SIGKILL leaves
+        parts.append(writer.part)
+    return session_id, parts
+
+
+@pytest.mark.parametrize("failure", [
+    sqlite3.OperationalError("database is locked"),
+    OperationalError("UPDATE turns", {}, sqlite3.OperationalError("database is locked")),
+    OSError(errno.EIO, "Input/output error"),
+])
+def test_a_failed_store_loses_no_take_and_the_next_recovery_stores_both(tmp_path, monkeypatch, failure):
+    store = Store.open(tmp_path / "data")
+    session_id, parts = _crashed_takes(store)
+    real = rehearsal._analyse_and_store
+    calls = []
+
+    def flaky(store_, sid, index, *args):
+        calls.append(index)
+        if index == 1:
+            raise failure
+        return real(store_, sid, index, *args)
+
+    monkeypatch.setattr(rehearsal, "_analyse_and_store", flaky)
+    first = rehearsal.recover(store, settings=load_settings())  # no traceback: reported per take
+    assert [r.stored for r in first] == ["not stored yet", "turn 2 of session 1"]
+    assert first[0].problem.startswith(f"{type(failure).__name__}: ") and "next start" in first[0].problem
+    assert "\n" not in first[0].problem
+    assert first[1].problem is None
+    wav1, wav2 = (p.with_name(p.name.replace(".part", ".wav")) for p in parts)
+    assert not any(p.exists() for p in parts) and wav1.is_file() and wav2.is_file()
+    assert wav1.with_name("turn-01.take.json").exists()  # still linked to its session and turn
+    assert not wav2.with_name("turn-02.take.json").exists()  # stored: nothing left to do
+
+    monkeypatch.setattr(rehearsal, "_analyse_and_store", real)
+    second = rehearsal.recover(store, settings=load_settings())
+    assert [(r.stored, r.problem) for r in second] == [("turn 1 of session 1", None)]
+    assert second[0].take.wav == wav1 and second[0].take.duration_s == pytest.approx(4.0)
+    assert rehearsal.recover(store, settings=load_settings()) == []
+    with store.session() as db:
+        turns = db.scalars(select(Turn).order_by(Turn.index)).all()
+        assert [t.index for t in turns] == [1, 2] and all(t.analysis is not None for t in turns)
+        assert [store.resolve_audio(t.audio_path) for t in turns] == [wav1.resolve(), wav2.resolve()]
+        assert turns[0].customer_text == "Line 1."
+        assert db.get(PracticeSession, session_id).status == "recovered"
+
+
+def test_a_crash_right_after_conversion_is_finished_by_the_next_recovery(tmp_path):
+    store = Store.open(tmp_path / "data")
+    _, (part,) = _crashed_takes(store, n=1)
+    take = capture.recover_take(part)  # converted to WAV ... and the process dies before storing it
+    take.release()
+    assert not part.exists() and take.wav.is_file()
+    (r,) = rehearsal.recover(store, settings=load_settings())
+    assert (r.stored, r.problem) == ("turn 1 of session 1", None) and r.take.wav == take.wav
+    with store.session() as db:
+        assert db.scalars(select(Turn)).one().analysis is not None
+
+
+def test_a_take_that_cannot_be_converted_is_a_problem_not_a_traceback(tmp_path, monkeypatch):
+    store = Store.open(tmp_path / "data")
+    _, parts = _crashed_takes(store)
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(dst).endswith("turn-01.wav"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(capture.os, "replace", replace)
+    first = rehearsal.recover(store, settings=load_settings())
+    assert "disk is full" in first[0].problem and first[1].stored == "turn 2 of session 1"
+    assert parts[0].exists()  # the raw take waits for the next start
+    monkeypatch.undo()
+    assert [r.stored for r in rehearsal.recover(store, settings=load_settings())] == ["turn 1 of session 1"]
+
+
+# --- a failure between the session insert and its final status still ends the session
+
+
+def _status(store):
+    with store.session() as db:
+        return db.scalars(select(PracticeSession)).one()
+
+
+def test_a_prompt_that_cannot_be_written_stops_the_session_with_its_reason(one_turn, monkeypatch):
+    scenario, store, fake_blocks = one_turn
+    fake_blocks()
+
+    def no_space(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(rehearsal.sf, "write", no_space)
+    with pytest.raises(capture.TakeStorageError, match="cannot write .*turn-01-customer.wav") as err:
+        _run(scenario, store)
+    session = _status(store)
+    assert session.status == "stopped" and session.note == str(err.value) and session.ended_at is not None
+
+
+def test_a_database_failure_while_storing_a_turn_stops_the_session_and_keeps_the_take(one_turn, monkeypatch):
+    scenario, store, fake_blocks = one_turn
+    fake_blocks()
+
+    def locked(*a, **k):
+        raise OperationalError("INSERT INTO turns", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(rehearsal, "_analyse_and_store", locked)
+    with pytest.raises(StoreError, match="database is locked.*will be stored at the next start") as err:
+        _run(scenario, store)
+    session = _status(store)
+    assert session.status == "stopped" and session.note == str(err.value)
+    assert str(err.value).startswith("cannot store turn 1 of session 1: OperationalError: database is locked;")
+    monkeypatch.undo()
+    (r,) = rehearsal.recover(store, settings=load_settings())
+    assert (r.stored, r.problem) == ("turn 1 of session 1", None)
+    assert _status(store).status == "recovered"
+
+
+def test_an_unexpected_error_still_ends_the_session(one_turn, monkeypatch):
+    scenario, store, fake_blocks = one_turn
+    fake_blocks()
+
+    def boom(*a, **k):
+        raise RuntimeError("prompt synthesis crashed")
+
+    monkeypatch.setattr(rehearsal, "prompt_audio", boom)
+    with pytest.raises(RuntimeError):
+        _run(scenario, store)
+    session = _status(store)
+    assert session.status == "stopped" and session.note == "prompt synthesis crashed"
+
+
+def test_a_completed_session_is_complete(one_turn):
+    scenario, store, fake_blocks = one_turn
+    fake_blocks()
+    outcome = _run(scenario, store)
+    assert outcome.stopped is None and _status(store).status == "complete"
+    assert not list((store.data_dir / "audio").rglob("*.take.json"))  # stored: no sidecar left for recovery

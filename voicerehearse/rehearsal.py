@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import queue
 import re
+import sqlite3
 import threading
 import time
+import unicodedata
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,13 +25,14 @@ from typing import Protocol
 import numpy as np
 import soundfile as sf
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from voicerehearse.analysis.frames import framed_from_settings, speech_activity
 from voicerehearse.analysis.pace import pace_metrics, syllable_nuclei
 from voicerehearse.analysis.tone import measure_voice
 from voicerehearse.audio.capture import (
     DuplexCapture, RecoveredTake, ReplyEnd, TakeProgress, TakeResult, TakeStorageError, TakeWriter, mix_in,
-    recover_takes, record_take,
+    pending_takes, record_take, recover_take, unstored_takes,
 )
 from voicerehearse.audio.io import load_audio
 from voicerehearse.audio.playback import PromptAudio, PromptSource, prompt_audio
@@ -47,6 +50,8 @@ CALIBRATION_PASSAGE = (
     "beside the main door."
 )
 REPLY_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+# failures of the database or the disk while storing a take: the take is kept (with its sidecar) for a later run
+STORE_FAILURES = (SQLAlchemyError, sqlite3.Error, OSError)
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,27 @@ class NullView:
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "trainee"
+    """A readable folder name: letters of any script and digits ("Анна" -> "анна"), at most 40 characters."""
+    slug = re.sub(r"[\W_]+", "-", unicodedata.normalize("NFKC", name).casefold()).strip("-")
+    return slug[:40].strip("-") or "trainee"
+
+
+def trainee_folder(trainee_id: int, name: str) -> str:
+    """``<slug>-<id>``: the database id keeps two trainees apart even when their names slug alike."""
+    return f"{_slug(name)}-{trainee_id}"
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for a database or disk failure: SQLAlchemy's driver error (``OperationalError: database is
+    locked``), without the SQL and the link SQLAlchemy adds."""
+    exc = getattr(exc, "orig", None) or exc
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+
+
+def _store_failure(what: str, exc: BaseException, kept: Path | None = None) -> StoreError:
+    keep = f"; the take is kept in {kept} and will be stored at the next start" if kept is not None else ""
+    return StoreError(f"cannot store {what}: {_describe(exc)}{keep}")
 
 
 # --------------------------------------------------------------------------- audio sources
@@ -262,6 +287,15 @@ class Take:
     error: VoiceRehearseError | None  # a device or disk failure that ended the take early
     interrupted: bool  # Ctrl-C
     output_delay_s: float  # playback + capture latency: the prompt is heard this much after its start frame
+    writer: TakeWriter = field(repr=False, compare=False)  # holds the WAV (and its sidecar) until stored
+
+    def settle(self) -> None:
+        """Stored (as far as it can be): drop the sidecar, so recovery never stores it again."""
+        self.writer.settle()
+
+    def release(self) -> None:
+        """Not stored: keep the sidecar, so the next start stores it."""
+        self.writer.close()
 
 
 def _take(stem: Path, meta: dict, options: RehearsalOptions, prompt: PromptSource | None, prompt_end_frame: int,
@@ -306,13 +340,13 @@ def _take(stem: Path, meta: dict, options: RehearsalOptions, prompt: PromptSourc
     transcript = recognizer.finish() if recognizer is not None else None
     if recognizer is not None and recognizer.error is not None:
         view.notice(f"{recognizer.error}; judging this reply from the audio only")
-    try:
-        wav, _ = writer.finalise()
+    try:  # the sidecar stays until the caller has stored the take (Take.settle)
+        wav, _ = writer.finalise(keep_sidecar=True)
     except TakeStorageError as exc:  # the .part stays on disk and is recovered at the next start
         writer.close()
         raise TakeStorageError(f"{error or exc}; the take is kept in {writer.part} and will be recovered "
                                "at the next start") from None
-    return Take(wav, result, transcript, error, interrupted, delay)
+    return Take(wav, result, transcript, error, interrupted, delay, writer)
 
 
 # --------------------------------------------------------------------------- calibration
@@ -328,19 +362,40 @@ def latest_baseline(store: Store, trainee: str) -> BaselineRecord | None:
 def calibrate(store: Store, trainee: str, options: RehearsalOptions, *, settings, view: SessionView = NullView(),
               stop: threading.Event | None = None) -> BaselineRecord:
     """Record the trainee reading :data:`CALIBRATION_PASSAGE`, measure it and store it as their baseline."""
-    folder = store.audio_dir(_slug(trainee), "baselines")
+    try:
+        with store.session() as db:
+            t = get_or_create_trainee(db, trainee)
+            db.commit()
+            trainee_id = t.id
+    except STORE_FAILURES as exc:
+        raise _store_failure(f"trainee {trainee!r}", exc) from exc
+    folder = store.audio_dir(trainee_folder(trainee_id, trainee), "baselines")
     stem = folder / datetime.now(timezone.utc).strftime("baseline-%Y%m%dT%H%M%S")
+    base, n = stem.name, 1
+    while any((folder / f"{stem.name}{ext}").exists() for ext in (".wav", ".part", ".take.json")):
+        n += 1  # two reads in the same second; another process racing for the same name gets TakeBusyError
+        stem = folder / f"{base}-{n}"
     view.calibration_start(CALIBRATION_PASSAGE)
     reply = reply_file(options.replies, "calibration") if options.replies is not None else None
     if stop is not None:
         stop.clear()
     calib = replace(options, reply_end=replace(options.reply_end, no_reply_s=max(options.reply_end.no_reply_s, 15.0)))
     take = _take(stem, {"kind": "baseline", "trainee": trainee}, calib, None, 0, reply, view, stop, None, settings)
-    if take.interrupted:
-        raise KeyboardInterrupt
-    if take.error is not None:
+    if take.interrupted or take.error is not None:
+        take.settle()  # an abandoned read is not a baseline: recovery must not store it later
+        if take.interrupted:
+            raise KeyboardInterrupt
         raise take.error
-    return _store_baseline(store, trainee, take.wav, settings)
+    try:
+        record = _store_baseline(store, trainee, take.wav, settings)
+    except VoiceRehearseError:  # e.g. no speech in the read: it will never be a baseline
+        take.settle()
+        raise
+    except STORE_FAILURES as exc:
+        take.release()
+        raise _store_failure(f"the baseline of {trainee}", exc, take.wav) from exc
+    take.settle()
+    return record
 
 
 def _store_baseline(store: Store, trainee: str, wav: Path, settings) -> BaselineRecord:
@@ -394,36 +449,73 @@ class Recovery:
 
 
 def recover(store: Store, *, settings) -> list[Recovery]:
-    """Finalise takes left by a killed session, store them (analysed when possible) and mark their sessions."""
+    """Store takes left by a killed session (analysed when possible) and mark their sessions — one take at a time.
+
+    Each ``.part`` is converted, stored, and only then loses its sidecar; a take whose storing fails (database
+    locked, disk error) keeps its sidecar beside the WAV and the next call stores it. Failures are reported as
+    that take's ``problem``, never raised.
+    """
     results = []
-    for take in recover_takes(store.data_dir / "audio"):
-        meta = take.meta
-        stored, problem = "audio only", None
+    folder = store.data_dir / "audio"
+    for path in pending_takes(folder) + unstored_takes(folder):
         try:
-            if meta.get("kind") == "baseline" and meta.get("trainee"):
-                _store_baseline(store, meta["trainee"], take.wav, settings)
-                stored = f"baseline of {meta['trainee']}"
-            elif meta.get("kind") == "turn" and meta.get("session_id"):
-                baseline = None
-                with store.session() as db:
-                    session = db.get(PracticeSession, meta["session_id"])
-                    if session is None:
-                        raise StoreError(f"session {meta['session_id']} is not in the database")
-                    session.status = "recovered"
-                    session.note = f"recovered after an interruption (turn {meta.get('turn')})"
-                    record = db.get(BaselineRecord, session.baseline_id) if session.baseline_id is not None else None
-                    baseline = record.to_baseline() if record is not None else None
-                    db.commit()
-                stored = f"turn {meta.get('turn')} of session {meta['session_id']}"
-                prompt = store.data_dir / meta["prompt"] if meta.get("prompt") else None
-                _analyse_and_store(store, meta["session_id"], int(meta["turn"]), meta.get("customer_text") or "",
-                                   take.wav, prompt, float(meta.get("prompt_start_s") or 0.0), baseline, None, settings)
-            else:
-                problem = "no session recorded in its sidecar"
-        except VoiceRehearseError as exc:
-            problem = str(exc)
+            take = recover_take(path)
+        except TakeStorageError as exc:  # cannot even convert it (disk full): the .part stays for next time
+            results.append(Recovery(RecoveredTake(path, {}, 0.0), "not stored yet", str(exc)))
+            continue
+        if take is None:  # another process is writing or storing it
+            continue
+        try:
+            stored, problem = _store_recovered(store, take, settings)
+        except STORE_FAILURES as exc:
+            take.release()
+            results.append(Recovery(take, "not stored yet", f"{_describe(exc)}; it will be stored at the next start"))
+            continue
+        except BaseException:
+            take.release()
+            raise
+        try:
+            take.settle()
+        except TakeStorageError as exc:
+            problem = problem or str(exc)
         results.append(Recovery(take, stored, problem))
     return results
+
+
+def _store_recovered(store: Store, take: RecoveredTake, settings) -> tuple[str, str | None]:
+    """Store one recovered take: (what it became, why it could not be analysed). Database and disk failures
+    propagate (the take is then kept for the next run); a VoiceRehearseError is final and becomes the problem."""
+    meta = take.meta
+    try:
+        if meta.get("kind") == "baseline" and meta.get("trainee"):
+            _store_baseline(store, meta["trainee"], take.wav, settings)
+            return f"baseline of {meta['trainee']}", None
+        if meta.get("kind") == "turn" and meta.get("session_id"):
+            try:
+                session_id, index = int(meta["session_id"]), int(meta["turn"])
+                prompt_start_s = float(meta.get("prompt_start_s") or 0.0)
+            except (KeyError, TypeError, ValueError):
+                return "audio only", "its sidecar does not say which turn it is"
+            stored = f"turn {index} of session {session_id}"
+            with store.session() as db:
+                session = db.get(PracticeSession, session_id)
+                if session is None:
+                    return "audio only", f"session {session_id} is not in the database"
+                session.status = "recovered"
+                session.note = f"recovered after an interruption (turn {index})"
+                record = db.get(BaselineRecord, session.baseline_id) if session.baseline_id is not None else None
+                baseline = record.to_baseline() if record is not None else None
+                db.commit()
+            prompt = store.data_dir / meta["prompt"] if meta.get("prompt") else None
+            try:
+                _analyse_and_store(store, session_id, index, meta.get("customer_text") or "", take.wav, prompt,
+                                   prompt_start_s, baseline, None, settings)
+            except VoiceRehearseError as exc:  # the turn and its audio are stored; only the analysis failed
+                return stored, str(exc)
+            return stored, None
+    except VoiceRehearseError as exc:
+        return "audio only", str(exc)
+    return "audio only", "no session recorded in its sidecar"
 
 
 # --------------------------------------------------------------------------- the session
@@ -434,22 +526,64 @@ def run_session(store: Store, scenario: Scenario, trainee: str, options: Rehears
                 baseline: BaselineRecord | None = None) -> SessionOutcome:
     """Play every customer turn, record and analyse each reply, store everything; returns what happened.
 
-    Ctrl-C, a device failure or a full disk end the session early (``stopped``) with the current take kept.
+    Ctrl-C, a device failure or a full disk during a take end the session early (``stopped``) with the current
+    take kept; the session is then "complete" with that note. Any other failure after the session row exists
+    (the prompt file, the database) still gives the session a final status — "stopped", with the error as its
+    note — and propagates: a VoiceRehearseError as is, a database or disk failure as a StoreError.
     """
     engine_choice = resolve_engine(options, settings)
     if engine_choice is not None and engine_choice.engine == "pocketsphinx":
         view.notice("no Vosk model found: words come from the rough PocketSphinx fallback "
                     "(get a model: voicerehearse models fetch vosk-model-small-en-us-0.15)")
-    with store.session() as db:
-        t = get_or_create_trainee(db, trainee)
-        session = PracticeSession(trainee_id=t.id, scenario_id=scenario.id, scenario_title=scenario.title,
-                                  source="practice", status="recording",
-                                  baseline_id=baseline.id if baseline is not None else None)
-        db.add(session)
-        db.commit()
-        session_id = session.id
+    try:
+        with store.session() as db:
+            t = get_or_create_trainee(db, trainee)
+            session = PracticeSession(trainee_id=t.id, scenario_id=scenario.id, scenario_title=scenario.title,
+                                      source="practice", status="recording",
+                                      baseline_id=baseline.id if baseline is not None else None)
+            db.add(session)
+            db.commit()
+            session_id, trainee_id = session.id, t.id
+    except STORE_FAILURES as exc:
+        raise _store_failure(f"a new session for {trainee!r}", exc) from exc
     outcome = SessionOutcome(session_id, trainee, scenario)
-    folder = store.audio_dir(_slug(trainee), f"session-{session_id:05d}")
+    try:
+        _run_turns(store, scenario, trainee_id, trainee, options, settings=settings, view=view, stop=stop,
+                   baseline=baseline, engine_choice=engine_choice, outcome=outcome)
+    except VoiceRehearseError as exc:
+        _end_session(store, session_id, "stopped", str(exc), failing=True)
+        raise
+    except STORE_FAILURES as exc:
+        error = _store_failure(f"session {session_id}", exc)
+        _end_session(store, session_id, "stopped", str(error), failing=True)
+        raise error from exc
+    except BaseException as exc:  # Ctrl-C outside a take, or a bug: the session still ends, then it propagates
+        _end_session(store, session_id, "stopped", str(exc) or type(exc).__name__, failing=True)
+        raise
+    _end_session(store, session_id, "complete", outcome.stopped)
+    return outcome
+
+
+def _end_session(store: Store, session_id: int, status: str, note: str | None, *, failing: bool = False) -> None:
+    """Give the session its final status. While another error propagates (``failing``) a failure here is dropped
+    so the first error is the one reported; otherwise it is a StoreError."""
+    try:
+        with store.session() as db:
+            session = db.get(PracticeSession, session_id)
+            session.status = status
+            session.ended_at = datetime.now(timezone.utc)
+            session.note = note
+            db.commit()
+    except STORE_FAILURES as exc:
+        if not failing:
+            raise _store_failure(f"the end of session {session_id}", exc) from exc
+
+
+def _run_turns(store: Store, scenario: Scenario, trainee_id: int, trainee: str, options: RehearsalOptions, *,
+               settings, view: SessionView, stop: threading.Event | None, baseline: BaselineRecord | None,
+               engine_choice, outcome: SessionOutcome) -> None:
+    session_id = outcome.session_id
+    folder = store.audio_dir(trainee_folder(trainee_id, trainee), f"session-{session_id:05d}")
     reference = baseline.to_baseline() if baseline is not None else None
     sr = options.sample_rate_hz
     for turn in scenario.turns:
@@ -486,9 +620,17 @@ def run_session(store: Store, scenario: Scenario, trainee: str, options: Rehears
                                                   prompt_start_s + take.output_delay_s, reference, take.transcript,
                                                   settings)
         except VoiceRehearseError as exc:  # e.g. a take cut too short to judge: the turn and its audio are kept
+            take.settle()
             view.notice(f"turn {turn.index}: kept {take.wav} but could not analyse it: {exc}")
             outcome.turns.append(TurnOutcome(turn.index, None, take.wav, None))
+        except STORE_FAILURES as exc:  # not stored: the sidecar stays, the next start stores the take
+            take.release()
+            raise _store_failure(f"turn {turn.index} of session {session_id}", exc, take.wav) from exc
+        except BaseException:
+            take.release()
+            raise
         else:
+            take.settle()
             view.turn_done(turn, analysis, record, time.monotonic() - ended)
             outcome.turns.append(TurnOutcome(turn.index, record.id, take.wav, analysis.delivery.label, analysis))
         if take.interrupted:
@@ -497,10 +639,3 @@ def run_session(store: Store, scenario: Scenario, trainee: str, options: Rehears
             outcome.stopped = f"{take.error}; kept {take.result.duration_s:.1f} s of turn {turn.index} in {take.wav}"
         if outcome.stopped:
             break
-    with store.session() as db:
-        session = db.get(PracticeSession, session_id)
-        session.status = "complete"
-        session.ended_at = datetime.now(timezone.utc)
-        session.note = outcome.stopped
-        db.commit()
-    return outcome

@@ -92,7 +92,7 @@ class PracticeSession(Base):
     scenario_id: Mapped[str] = mapped_column(String(120))
     scenario_title: Mapped[str] = mapped_column(String(300))
     source: Mapped[str] = mapped_column(String(20), default="practice")  # practice | import | demo
-    status: Mapped[str] = mapped_column(String(20), default="recording")  # recording | complete | recovered
+    status: Mapped[str] = mapped_column(String(20), default="recording")  # recording | complete | recovered | stopped
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     baseline_id: Mapped[int | None] = mapped_column(ForeignKey("baselines.id"), nullable=True)

@@ -7,6 +7,9 @@
 * :class:`TakeWriter` appends raw 16-bit PCM to ``<stem>.part`` (unbuffered, fsync at least every
   :data:`FLUSH_INTERVAL_S`) beside a small JSON sidecar; :meth:`TakeWriter.finalise` turns it into a WAV.
   A process killed mid-take leaves the ``.part`` behind and :func:`recover_takes` finalises it later.
+* A take's sidecar is removed only once the take is stored (:meth:`TakeWriter.settle`,
+  :meth:`RecoveredTake.settle`): a WAV that still has its sidecar is "converted, not stored yet" and recovery
+  finishes the job. Take files are private to the user (mode 0600).
 
 >>> import numpy as np, tempfile, pathlib
 >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -29,7 +32,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -45,10 +48,15 @@ SIDECAR_SCHEMA = "voicerehearse.take/1"
 PART_SUFFIX = ".part"
 SIDECAR_SUFFIX = ".take.json"
 BLOCK_TIMEOUT_S = 2.0  # no block from the device for this long (wall time) is a device failure
+FILE_MODE = 0o600  # takes and their sidecars hold a trainee's voice and name: readable by the user only
 
 
 class TakeStorageError(VoiceRehearseError):
     """The take cannot be written (disk full, permissions). What was written before stays on disk."""
+
+
+class TakeBusyError(TakeStorageError):
+    """Another writer (or a recovery) holds this take; nothing of it was touched."""
 
 
 # --------------------------------------------------------------------------- levels and end of reply
@@ -230,7 +238,9 @@ def _fsync_dir(path: Path) -> None:
 
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    fd = os.open(str(tmp), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
+    with open(fd, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=1)
         f.flush()
         os.fsync(f.fileno())
@@ -241,6 +251,42 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
 def _storage_error(path: Path, exc: OSError) -> TakeStorageError:
     what = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else exc.strerror or str(exc)
     return TakeStorageError(f"cannot write {path}: {what}")
+
+
+def _try_lock(path: Path) -> int | None:
+    """An fd holding an exclusive flock on ``path``; None when another process holds it (or it is gone)."""
+    try:
+        fd = os.open(str(path), os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+class _Hold:
+    """An flock held on a finalised WAV until its take is stored (so no other recovery stores it twice)."""
+
+    def __init__(self, fd: int | None = None):
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _settle(sidecar: Path, hold: _Hold) -> None:
+    try:
+        sidecar.unlink(missing_ok=True)
+        _fsync_dir(sidecar.parent)
+    except OSError as exc:
+        raise _storage_error(sidecar, exc) from None
+    finally:
+        hold.release()
 
 
 class TakeWriter:
@@ -264,14 +310,35 @@ class TakeWriter:
         self._flush_wall_s = flush_interval_s
         self._unsynced = 0
         self._last_sync = time.monotonic()
+        self._hold = _Hold()  # the finalised WAV, locked until settle() when the sidecar is kept
+        self._fd: int | None = None
         try:
             stem.parent.mkdir(parents=True, exist_ok=True)
-            _write_json_atomic(self.sidecar, self.meta)
-            self._fd: int | None = os.open(str(self.part), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            _fsync_dir(self.part.parent)
+            # never O_TRUNC: a take another writer holds must not be wiped before we learn it is taken
+            fd = os.open(str(self.part), os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
         except OSError as exc:
             raise _storage_error(self.part, exc) from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise TakeBusyError(f"{self.part} is being recorded by another process; it was left untouched") from None
+            if os.fstat(fd).st_size > 0:
+                raise TakeStorageError(f"{self.part} holds an interrupted take that is not recovered yet; "
+                                       "it was left untouched")
+            if self.wav.exists():
+                raise TakeStorageError(f"{self.wav} already exists; it was left untouched")
+            os.fchmod(fd, FILE_MODE)
+            os.ftruncate(fd, 0)
+            _write_json_atomic(self.sidecar, self.meta)  # only now: the sidecar is ours too
+            _fsync_dir(self.part.parent)
+        except OSError as exc:
+            os.close(fd)
+            raise _storage_error(self.part, exc) from None
+        except TakeStorageError:
+            os.close(fd)
+            raise
+        self._fd = fd
 
     @property
     def duration_s(self) -> float:
@@ -315,7 +382,8 @@ class TakeWriter:
         self._last_sync = time.monotonic()
 
     def close(self) -> None:
-        """Flush and close the ``.part`` (idempotent); the take stays recoverable."""
+        """Flush and close the ``.part`` and drop every lock (idempotent); the take stays recoverable."""
+        self._hold.release()
         if self._fd is None:
             return
         try:
@@ -325,11 +393,33 @@ class TakeWriter:
         os.close(self._fd)
         self._fd = None
 
-    def finalise(self) -> tuple[Path, dict[str, Any]]:
-        """Close, convert to ``<stem>.wav`` and remove the ``.part`` and sidecar. Returns the WAV and the metadata."""
-        self.close()
-        self.update(frames=self.frames)
-        return finalise_part(self.part)
+    def finalise(self, *, keep_sidecar: bool = False) -> tuple[Path, dict[str, Any]]:
+        """Convert to ``<stem>.wav`` and remove the ``.part``. Returns the WAV and the metadata.
+
+        ``keep_sidecar=True``: the sidecar stays beside the WAV (which this writer keeps locked) until
+        :meth:`settle` says the take is stored; a crash or :meth:`close` before that leaves "WAV + sidecar" for
+        :func:`recover_takes`. Otherwise the sidecar is removed at once.
+        """
+        try:
+            if self._fd is not None:
+                os.fsync(self._fd)
+            self.update(frames=self.frames)
+            wav, meta, fd = _convert(self.part, keep_sidecar=keep_sidecar, hold=keep_sidecar)
+        except OSError as exc:
+            self.close()
+            raise _storage_error(self.part, exc) from None
+        except TakeStorageError:
+            self.close()
+            raise
+        self._hold = _Hold(fd)
+        if self._fd is not None:  # the .part is gone; its lock is not needed any more
+            os.close(self._fd)
+            self._fd = None
+        return wav, meta
+
+    def settle(self) -> None:
+        """The take is stored: remove its sidecar and unlock the WAV."""
+        _settle(self.sidecar, self._hold)
 
     def __enter__(self) -> "TakeWriter":
         return self
@@ -343,52 +433,90 @@ class RecoveredTake:
     wav: Path
     meta: dict[str, Any]  # the sidecar: sample_rate, started_at and what the recorder added (session, turn ...)
     duration_s: float
+    hold: _Hold = field(default_factory=_Hold, repr=False, compare=False)  # the WAV's lock while it is stored
+
+    @property
+    def sidecar(self) -> Path:
+        return _sidecar_of(self.wav)
+
+    def settle(self) -> None:
+        """The take is stored: remove its sidecar, so no later recovery sees it again."""
+        _settle(self.sidecar, self.hold)
+
+    def release(self) -> None:
+        """Not stored (yet): keep the sidecar for the next recovery and unlock the WAV."""
+        self.hold.release()
 
 
-def _sidecar_of(part: Path) -> Path:
-    return part.with_name(part.name[: -len(PART_SUFFIX)] + SIDECAR_SUFFIX)
+def _sidecar_of(path: Path) -> Path:
+    """``<stem>.take.json`` for ``<stem>.part`` or ``<stem>.wav``."""
+    return path.with_name(path.name[: -len(path.suffix)] + SIDECAR_SUFFIX)
 
 
-def finalise_part(part: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
-    """Turn a ``.part`` (and its sidecar) into a WAV beside it; whole frames only. Raises TakeStorageError."""
-    part = Path(part)
-    sidecar = _sidecar_of(part)
+def _read_sidecar(sidecar: Path) -> dict[str, Any]:
     try:
         meta = json.loads(sidecar.read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        meta = None
+    if not isinstance(meta, dict):
         meta = {"sample_rate": 16000, "channels": 1, "format": "s16le", "note": "sidecar missing; assumed 16 kHz"}
+    return meta
+
+
+def _convert(part: Path, *, keep_sidecar: bool, hold: bool) -> tuple[Path, dict[str, Any], int | None]:
+    """``.part`` -> ``.wav`` (mode 0600, whole frames). With ``keep_sidecar`` the sidecar (now with the frame count)
+    stays; with ``hold`` the returned fd keeps the WAV locked. OSError propagates; the ``.part`` then stays."""
+    sidecar = _sidecar_of(part)
+    meta = _read_sidecar(sidecar)
     sr = int(meta.get("sample_rate") or 16000)
     wav = part.with_name(part.name[: -len(PART_SUFFIX)] + ".wav")
     tmp = wav.with_name(wav.name + ".tmp")
+    fd = None
     try:
         raw = part.read_bytes()
         samples = np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2")
-        with sf.SoundFile(str(tmp), "w", samplerate=sr, channels=1, subtype="PCM_16", format="WAV") as f:
+        fd = os.open(str(tmp), os.O_RDWR | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        os.fchmod(fd, FILE_MODE)
+        if hold:  # locked before it gets its name: no recovery can take it between rename and lock
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with open(os.dup(fd), "r+b") as fh, \
+                sf.SoundFile(fh, "w", samplerate=sr, channels=1, subtype="PCM_16", format="WAV") as f:
             f.write(samples)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        os.fsync(fd)
         os.replace(tmp, wav)
-        _fsync_dir(wav.parent)
+        meta["frames"] = int(samples.shape[0])
+        if keep_sidecar:
+            _write_json_atomic(sidecar, meta)
         part.unlink()
-        sidecar.unlink(missing_ok=True)
-    except OSError as exc:
+        if not keep_sidecar:
+            sidecar.unlink(missing_ok=True)
+        _fsync_dir(wav.parent)
+    except BaseException:
+        if fd is not None:
+            os.close(fd)
         tmp.unlink(missing_ok=True)
-        raise _storage_error(wav, exc) from None
-    meta["frames"] = int(samples.shape[0])
+        raise
+    if not hold:
+        os.close(fd)
+        fd = None
+    return wav, meta, fd
+
+
+def finalise_part(part: str | os.PathLike, *, keep_sidecar: bool = False) -> tuple[Path, dict[str, Any]]:
+    """Turn a ``.part`` (and its sidecar) into a WAV beside it; whole frames only. Raises TakeStorageError."""
+    part = Path(part)
+    try:
+        wav, meta, _ = _convert(part, keep_sidecar=keep_sidecar, hold=False)
+    except OSError as exc:
+        raise _storage_error(part.with_name(part.name[: -len(PART_SUFFIX)] + ".wav"), exc) from None
     return wav, meta
 
 
-def _locked(part: Path) -> bool:
-    try:
-        fd = os.open(str(part), os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)  # closing releases the probe lock
+def _locked(path: Path) -> bool:
+    fd = _try_lock(path)
+    if fd is None:
+        return path.exists()
+    os.close(fd)  # closing releases the probe lock
     return False
 
 
@@ -400,13 +528,67 @@ def pending_takes(folder: str | os.PathLike) -> list[Path]:
     return sorted(p for p in folder.rglob("*" + PART_SUFFIX) if p.is_file() and not _locked(p))
 
 
-def recover_takes(folder: str | os.PathLike) -> list[RecoveredTake]:
-    """Finalise every pending take under ``folder`` to WAV."""
-    recovered = []
-    for part in pending_takes(folder):
-        wav, meta = finalise_part(part)
-        recovered.append(RecoveredTake(wav, meta, meta["frames"] / int(meta.get("sample_rate") or 16000)))
-    return recovered
+def unstored_takes(folder: str | os.PathLike) -> list[Path]:
+    """WAVs under ``folder`` whose sidecar is still beside them: converted but not stored (a crash, or a failed
+    store). Takes with a ``.part`` (see :func:`pending_takes`) and WAVs a live writer holds are skipped."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = []
+    for sidecar in folder.rglob("*" + SIDECAR_SUFFIX):
+        stem = sidecar.name[: -len(SIDECAR_SUFFIX)]
+        wav, part = sidecar.with_name(stem + ".wav"), sidecar.with_name(stem + PART_SUFFIX)
+        if wav.is_file() and not part.exists() and not _locked(wav):
+            found.append(wav)
+    return sorted(found)
+
+
+def recover_take(path: str | os.PathLike) -> RecoveredTake | None:
+    """Finalise one pending ``.part`` (or reopen a WAV whose sidecar says it is not stored), keeping the sidecar
+    and holding a lock on the WAV until :meth:`RecoveredTake.settle` or :meth:`RecoveredTake.release`.
+    None when another process holds the take. Raises TakeStorageError (the take stays as it was)."""
+    path = Path(path)
+    if path.name.endswith(PART_SUFFIX):
+        part_fd = _try_lock(path)
+        if part_fd is None:
+            return None
+        try:
+            if not path.exists():  # recovered by someone else between listing and locking
+                return None
+            wav, meta, fd = _convert(path, keep_sidecar=True, hold=True)
+        except OSError as exc:
+            raise _storage_error(path.with_name(path.name[: -len(PART_SUFFIX)] + ".wav"), exc) from None
+        finally:
+            os.close(part_fd)
+    else:
+        wav = path
+        fd = _try_lock(wav)
+        if fd is None or not _sidecar_of(wav).exists():
+            if fd is not None:
+                os.close(fd)
+            return None
+        meta = _read_sidecar(_sidecar_of(wav))
+        try:
+            info = sf.info(str(wav))
+        except (OSError, RuntimeError) as exc:  # soundfile's LibsndfileError is a RuntimeError
+            os.close(fd)
+            raise TakeStorageError(f"cannot read {wav}: {exc}") from None
+        meta["sample_rate"], meta["frames"] = info.samplerate, info.frames
+    return RecoveredTake(wav, meta, meta["frames"] / int(meta.get("sample_rate") or 16000), _Hold(fd))
+
+
+def recover_takes(folder: str | os.PathLike) -> Iterator[RecoveredTake]:
+    """Each take left under ``folder`` by a crash, one at a time: a ``.part`` is converted only when the one
+    before it is settled (stored) or released. The caller calls ``settle()`` once the take is stored."""
+    paths = pending_takes(folder) + unstored_takes(folder)
+    for path in paths:
+        take = recover_take(path)
+        if take is None:
+            continue
+        try:
+            yield take
+        finally:
+            take.release()  # a no-op after settle()
 
 
 # --------------------------------------------------------------------------- devices

@@ -242,8 +242,14 @@ def _recover(console, store, settings):
     from voicerehearse.rehearsal import recover
 
     for r in recover(store, settings=settings):
-        console.print(f"[yellow]Recovered[/] {r.take.duration_s:.1f} s of an interrupted take ({r.stored}): {r.take.wav}"
-                      + (f" [yellow]— not analysed: {r.problem}[/]" if r.problem else ""))
+        line = f"[yellow]Recovered[/] {r.take.duration_s:.1f} s of an interrupted take: {r.take.wav}"
+        if r.stored == "not stored yet":
+            line += f" [yellow]— kept on disk, will be stored at the next start ({r.problem})[/]"
+        elif r.problem:
+            line += f" ({r.stored}) [yellow]— not analysed: {r.problem}[/]"
+        else:
+            line += f" ({r.stored})"
+        console.print(line)
 
 
 reply_options = [
