@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 
 from synth import SR, place, voice
+from test_practice_support import BLOCK, blocks_of, fill_disk_after
 from voicerehearse.audio import capture
 from voicerehearse.audio.capture import (
     PART_SUFFIX, SIDECAR_SUFFIX, ReplyEnd, TakeStorageError, TakeWriter, finalise_part, level_dbfs, mix_in,
@@ -20,12 +21,6 @@ from voicerehearse.audio.capture import (
 from voicerehearse.audio.playback import PromptSource, cue_tone, espeak_available, prompt_audio
 from voicerehearse.errors import DeviceError
 
-BLOCK = 800
-
-
-def blocks_of(y: np.ndarray, block: int = BLOCK):
-    pcm = np.clip(np.round(np.asarray(y) * 32767), -32768, 32767).astype(np.int16)
-    return [pcm[i : i + block] for i in range(0, pcm.size, block)]
 
 
 def take(tmp_path, y, **kw):
@@ -109,20 +104,11 @@ def test_writer_syncs_at_least_every_quarter_second_of_audio(tmp_path, monkeypat
 
 
 def test_disk_full_stops_with_a_clear_error_and_keeps_what_was_written(tmp_path, monkeypatch):
-    real_write = os.write
-    calls = {"n": 0}
-
-    def write(fd, data):
-        calls["n"] += 1
-        if calls["n"] > 20:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_write(fd, data)
-
     writer = TakeWriter(tmp_path / "t", sample_rate=SR)
-    monkeypatch.setattr(capture.os, "write", write)
+    fill_disk_after(monkeypatch, 20)
     with pytest.raises(TakeStorageError, match="the disk is full"):
         record_take(blocks_of(voice(5.0)), writer, sample_rate=SR, prompt_end_frame=0)
-    monkeypatch.setattr(capture.os, "write", real_write)
+    monkeypatch.undo()
     assert writer.frames == 20 * BLOCK
     wav, _ = writer.finalise()
     assert sf.info(wav).frames == 20 * BLOCK

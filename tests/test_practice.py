@@ -205,7 +205,7 @@ def test_trainee_folders_keep_non_latin_names_apart():
 def test_baselines_of_cyrillic_trainees_never_share_a_folder(tmp_path, monkeypatch):
     from contextlib import contextmanager
 
-    from test_capture import blocks_of
+    from test_practice_support import blocks_of
     from voicerehearse import rehearsal
     from voicerehearse.rehearsal import RehearsalOptions, calibrate
     from voicerehearse.settings import load_settings

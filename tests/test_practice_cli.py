@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from synth import SR, place
-from test_capture import blocks_of
+from test_practice_support import blocks_of
 from test_practice_support import customer, run_cli, trainee, virtual_mic, write_pack
 from voicerehearse import rehearsal
 from voicerehearse.audio import capture

@@ -9,6 +9,7 @@ device's pace) for the crash and Ctrl-C tests.
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -103,3 +104,29 @@ def test_virtual_microphone_is_the_default_device(tmp_path):
     out = run_cli("devices", [], env)
     assert out.returncode == 0, out.stderr
     assert "default" in out.stdout and "ALSA" in out.stdout
+
+
+BLOCK = 800  # frames per capture block (50 ms at 16 kHz), as the duplex stream delivers them
+
+
+def blocks_of(y: np.ndarray, block: int = BLOCK):
+    """``y`` as the int16 blocks a sound card would deliver."""
+    pcm = np.clip(np.round(np.asarray(y) * 32767), -32768, 32767).astype(np.int16)
+    return [pcm[i : i + block] for i in range(0, pcm.size, block)]
+
+
+def fill_disk_after(monkeypatch, writes: int) -> None:
+    """Make every ``os.write`` of the capture module after the first ``writes`` fail as a full disk would."""
+    from voicerehearse.audio import capture
+
+    real_write = os.write
+    calls = {"n": 0}
+
+    def write(fd, data):
+        calls["n"] += 1
+        if calls["n"] > writes:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(capture.os, "write", write)
+

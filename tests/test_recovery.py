@@ -17,8 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from synth import SR, place
-from test_capture import blocks_of
-from test_practice_support import customer, run_cli, start_cli, trainee, virtual_mic, write_pack
+from test_practice_support import blocks_of, customer, fill_disk_after, run_cli, start_cli, trainee, virtual_mic, write_pack
 from voicerehearse import rehearsal
 from voicerehearse.audio import capture
 from voicerehearse.errors import DeviceError
@@ -145,16 +144,7 @@ def test_device_failure_mid_take_stops_with_a_message_and_keeps_the_audio(one_tu
 def test_disk_full_mid_take_stops_with_a_message_and_keeps_the_audio(one_turn, monkeypatch):
     scenario, store, fake_blocks = one_turn
     fake_blocks()
-    real_write = os.write
-    calls = {"n": 0}
-
-    def write(fd, data):
-        calls["n"] += 1
-        if calls["n"] > 40:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_write(fd, data)
-
-    monkeypatch.setattr(capture.os, "write", write)
+    fill_disk_after(monkeypatch, 40)
     outcome = _run(scenario, store)
     assert "the disk is full" in outcome.stopped and "kept 2.0 s" in outcome.stopped
     assert sf.info(outcome.turns[0].audio).frames == 40 * 800
