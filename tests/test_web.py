@@ -529,3 +529,18 @@ def test_contour_of_a_two_channel_call_follows_the_agent(env, coach):
     # channel 1 (the agent here) speaks 0.2-1.0 s at 220 Hz; channel 0 speaks 0.5-3.5 s at 160 Hz
     assert c["loudness"] and max(t for t, _ in c["loudness"]) < 1.2
     assert 200 < sorted(hz for _, hz in c["pitch"])[len(c["pitch"]) // 2] < 240
+
+
+def test_contour_follows_the_analysed_speech_not_the_bleed(tmp_path):
+    """The plot uses the analysis' own speech segments, so the customer's line heard by the mic is not drawn."""
+    from voicerehearse.settings import load_settings
+    from voicerehearse.web.contour import contour
+
+    path = tmp_path / "take.wav"
+    sf.write(path, place(6.0, (0.3, voice(1.7, f0=220, level_db=-18, seed=1)), (3.0, voice(2.0, f0=150, seed=2))), SR)
+    record = {"speech": {"segments": [{"start": 3.0, "end": 5.0}]},
+              "tone": {"baseline_loudness_db": -26.0, "baseline_pitch_hz": 150.0, "baseline": "b.wav"}}
+    c = contour(path, record, load_settings())
+    assert c["loudness"] and c["pitch"]
+    assert min(t for t, _ in c["loudness"]) >= 2.95 and min(t for t, _ in c["pitch"]) >= 2.95
+    assert c["baseline"]["loudness_db"] == -26.0 and c["baseline"]["pitch_hz"] == 150.0

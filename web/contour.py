@@ -41,11 +41,12 @@ def peaks(path: Path, points: int = 1200) -> dict:
 
 
 @lru_cache(maxsize=32)
-def _contour(path: str, mtime: float, channel: int | None) -> dict:
-    from voicerehearse.analysis.frames import framed_from_settings, speech_activity
+def _contour(path: str, mtime: float, channel: int | None, segments: tuple[tuple[float, float], ...]) -> dict:
+    from voicerehearse.analysis.frames import framed_from_settings, spans_to_mask, speech_activity
     from voicerehearse.analysis.tone import measure_voice
     from voicerehearse.audio.io import load_audio
     from voicerehearse.settings import load_settings
+    from voicerehearse.types import Span
 
     settings = load_settings()
     audio = load_audio(path, settings=settings, keep_channels=channel is not None)
@@ -54,7 +55,9 @@ def _contour(path: str, mtime: float, channel: int | None) -> dict:
     elif audio.samples.ndim == 2:
         audio = load_audio(path, settings=settings)
     framed = framed_from_settings(audio.samples, audio.sample_rate, settings)
-    activity = speech_activity(framed, settings)
+    # the trainee's speech as the analysis found it (prompt bleed already removed), not found again here
+    spans = tuple(Span(a, b) for a, b in segments)
+    activity = speech_activity(framed, settings, mask=spans_to_mask(spans, framed.n_frames, framed.hop_s))
     voice = measure_voice(framed, activity, settings)
     step = max(1, int(round(0.05 / framed.hop_s)))  # 50 ms points
     db = framed.db
@@ -72,15 +75,17 @@ def _contour(path: str, mtime: float, channel: int | None) -> dict:
     return {"duration": round(audio.duration_s, 3), "loudness": loud_pts, "pitch": pitch_pts}
 
 
-def contour(path: Path, tone: dict, settings, channel: int | None = None) -> dict:
+def contour(path: Path, record: dict, settings, channel: int | None = None) -> dict:
     """Loudness (dBFS, speech only, 50 ms) and pitch (Hz, voiced frames) over time, with the baseline bands.
 
+    ``record``: the turn's analysis record, whose speech segments and baseline levels are used as they are.
     ``channel``: in a two-channel call, the agent's channel (the side that was judged)."""
-    loud, dloud = tone.get("loudness_db"), tone.get("loudness_delta_db")
-    hz, dst = tone.get("pitch_median_hz"), tone.get("pitch_delta_st")
-    base_loud = loud - dloud if loud is not None and dloud is not None else settings.default_loudness_dbfs
-    base_pitch = hz / 2 ** (dst / 12) if hz is not None and dst is not None else None
-    out = dict(_contour(str(path), path.stat().st_mtime, channel))
+    tone = record.get("tone") or {}
+    base_loud = tone.get("baseline_loudness_db")
+    base_loud = settings.default_loudness_dbfs if base_loud is None else base_loud
+    base_pitch = tone.get("baseline_pitch_hz")
+    segments = tuple((s["start"], s["end"]) for s in (record.get("speech") or {}).get("segments", ()))
+    out = dict(_contour(str(path), path.stat().st_mtime, channel, segments))
     out["baseline"] = {
         "loudness_db": round(base_loud, 2),
         "loudness_band": [round(base_loud + settings.quiet_delta_db, 2), round(base_loud + settings.loud_delta_db, 2)],

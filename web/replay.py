@@ -67,4 +67,4 @@ def turn_contour(turn_id: int):
     record = turn.analysis or {}
     sides = (record.get("stereo") or {}).get("sides") or []
     agent = next((s.get("channel") for s in sides if s.get("side") == "agent"), None)
-    return jsonify(contour(path, record.get("tone") or {}, load_settings(), channel=agent))
+    return jsonify(contour(path, record, load_settings(), channel=agent))
