@@ -46,12 +46,14 @@ class StereoLayout:
         return layout
 
 
-def _voice(audio: Audio, settings, mask=None):
-    framed = framed_from_settings(audio.samples, audio.sample_rate, settings)
+def _voice(framed, settings, mask=None):
+    """Speech activity, voice measures and syllable nuclei of one framed signal, and whether it holds a voice at
+    all (speech with enough pitched frames), not just sound."""
     activity = speech_activity(framed, settings, mask=mask)
     voice = measure_voice(framed, activity, settings)
     nuclei = syllable_nuclei(framed, activity, voice.track, settings)
-    return framed, activity, voice, nuclei
+    voiced = voice.voiced_fraction is not None and voice.voiced_fraction >= settings.min_voiced_fraction
+    return activity, voice, nuclei, activity.has_speech and voiced
 
 
 def measure_baseline(path: str | os.PathLike, settings=None) -> Baseline:
@@ -63,9 +65,9 @@ def measure_baseline(path: str | os.PathLike, settings=None) -> Baseline:
 def baseline_from_audio(audio: Audio, source: str, settings=None) -> Baseline:
     """:func:`measure_baseline` for audio already in memory."""
     settings = settings or load_settings()
-    _, activity, voice, nuclei = _voice(audio, settings)
-    voiced = voice.voiced_fraction is not None and voice.voiced_fraction >= settings.min_voiced_fraction
-    if not activity.has_speech or voice.loudness_db is None or not voiced:
+    framed = framed_from_settings(audio.samples, audio.sample_rate, settings)
+    activity, voice, nuclei, has_voice = _voice(framed, settings)
+    if not has_voice:
         raise BaselineError(f"{source}: the baseline recording holds no speech")
     pace = pace_metrics(nuclei, activity, None)
     return Baseline(voice.loudness_db, voice.pitch_median_hz, voice.pitch_sd_st, voice.alpha_ratio_db,
@@ -103,9 +105,7 @@ def analyze_audio(
     if prompt is not None:
         bleed = overlap.estimate_bleed(framed, prompt.samples, prompt_start_s, settings)
         mask = overlap.trainee_mask(framed, bleed, settings)
-    activity = speech_activity(framed, settings, mask=mask)
-    voice = measure_voice(framed, activity, settings)
-    nuclei = syllable_nuclei(framed, activity, voice.track, settings)
+    activity, voice, nuclei, has_voice = _voice(framed, settings, mask)
     turn = None
     if prompt is not None:
         turn = overlap.turn_timing(framed, activity, prompt.samples, prompt_start_s, bleed, settings)
@@ -121,8 +121,7 @@ def analyze_audio(
     pace = pace_metrics(nuclei, activity, transcript)
     tone = tone_metrics(voice, baseline, settings)
     cues = find_cues(transcript.words) if transcript else ()
-    voiced = voice.voiced_fraction is not None and voice.voiced_fraction >= settings.min_voiced_fraction
-    span = (activity.segments[0].start, activity.segments[-1].end) if activity.has_speech and voiced else None
+    span = (activity.segments[0].start, activity.segments[-1].end) if has_voice else None
     talk_overs = ()
     if stereo_metrics is not None:  # in a call recording the agent's talk-overs are interruptions of the customer
         talk_overs = tuple(Interruption(o.start, o.end, o.duration_s)
