@@ -41,6 +41,11 @@ def _get_decoder():
         return _decoder
 
 
+def preload() -> None:
+    """Build the decoder now (about 1 s of CPU) rather than inside the first take."""
+    _get_decoder()
+
+
 def segment_words(segments: Iterable, *, offset_s: float, frame_rate: int) -> tuple[Word, ...]:
     """Real words of PocketSphinx segments (``word``, ``start_frame``, ``end_frame``, ``prob``) in seconds.
 
