@@ -112,3 +112,43 @@ def test_words_heard_from_the_customer_are_not_the_trainees():
     assert [w.word for w in kept.words] == ["let", "me", "help"] and kept.text == "let me help"
     untimed = Transcript("file", None, "a b", (Word("a", None, None), Word("b", None, None)))
     assert words_in_speech(untimed, (Span(4.2, 6.0),)) is untimed
+
+
+def _soft_ending_prompt(soft_db=-22.0):
+    """Syllables at -14 dB RMS for 1.5 s, then a last syllable ``soft_db`` softer (0.4 s): speech ends at 1.9 s."""
+    loud = voice(1.5, f0=210, level_db=-14, syllable_hz=4, seed=11)
+    return np.concatenate([silence(0.2), loud, voice(0.4, f0=190, level_db=-14 + soft_db, seed=12), silence(0.3)])
+
+
+@pytest.mark.parametrize("bleed", [False, True])
+@pytest.mark.parametrize("offset_s,interrupted", [(-0.3, True), (-0.5, True), (0.25, False)])
+def test_a_soft_last_syllable_still_belongs_to_the_customers_line(bleed, offset_s, interrupted):
+    prompt = _soft_ending_prompt()
+    end = PROMPT_START + 2.1  # the soft syllable ends 2.1 s into the clip
+    reply = voice(2.0, f0=140, level_db=-18, syllable_hz=3.5, seed=5)
+    parts = [(end + offset_s, reply)] + ([(PROMPT_START, _bleed(prompt, db=-18.0))] if bleed else [])
+    rec = place(7.0, *parts) + noise(7.0, -70)
+    turn = _analyse(rec, prompt=prompt).turn
+    assert turn.prompt_end_s == pytest.approx(end, abs=0.03)
+    assert turn.interrupted is interrupted
+    # under the bleed the reply's soft onset is heard a little late
+    assert turn.response_latency_s == pytest.approx(offset_s, abs=0.08 if bleed else 0.05)
+
+
+def test_prompt_bounds_come_from_the_clean_prompt_alone():
+    from voicerehearse.analysis.overlap import prompt_speech
+
+    prompt = _soft_ending_prompt()
+    span = prompt_speech(prompt, sr=SR, frame_length=512, hop_length=160, settings=S)
+    assert span.start == pytest.approx(0.2, abs=0.03) and span.end == pytest.approx(2.1, abs=0.03)
+    # a final syllable further below the loudest frame than prompt_end_below_peak_db is not speech
+    quieter = prompt_speech(_soft_ending_prompt(-40.0), sr=SR, frame_length=512, hop_length=160, settings=S)
+    assert quieter.end == pytest.approx(1.7, abs=0.05)
+    assert prompt_speech(silence(1.0), sr=SR, frame_length=512, hop_length=160, settings=S) is None
+
+
+def test_a_silent_prompt_ends_where_it_starts():
+    rec = place(4.0, (1.0, voice(1.0, f0=140, level_db=-18, seed=5))) + noise(4.0, -70)
+    turn = _analyse(rec, prompt=silence(1.0)).turn
+    assert turn.prompt_end_s == PROMPT_START and not turn.interrupted
+    assert turn.reply_start_s == pytest.approx(1.0, abs=0.03)

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from voicerehearse.analysis.frames import Framed, active_mask, frame_power, level_threshold, mask_to_spans
+from voicerehearse.analysis.frames import Framed, frame_power, level_threshold, mask_to_spans
 from voicerehearse.types import (Interruption, SideMetrics, Span, SpeechActivity, StereoMetrics, TalkOver, Transcript,
                                  TurnTiming)
 
+_TINY_POWER = 1e-12  # -120 dBFS: digital silence
 _BLEED_SPREAD_FRAMES = (2, 6)  # predicted bleed is held this many frames before/after (timing slack, room tail)
 
 
@@ -26,7 +27,6 @@ class Bleed:
     gain_db: float | None
     delay_s: float | None
     power: np.ndarray = field(repr=False)  # (n_frames,) predicted bleed power on the recording's grid
-    prompt_power: np.ndarray = field(repr=False)  # (n_frames,) the placed prompt's own power, no gain
 
 
 def _place(prompt: np.ndarray, n: int, offset: int) -> np.ndarray:
@@ -65,11 +65,8 @@ def estimate_bleed(rec: Framed, prompt: np.ndarray, prompt_start_s: float, setti
     """Model the prompt's bleed into the recording ``rec``; ``prompt`` is at ``rec.sr``."""
     start = int(round(prompt_start_s * rec.sr))
     lag, rho = _find_delay(rec.y, prompt, start, int(settings.bleed_max_delay_s * rec.sr))
-    zero = np.zeros(rec.n_frames)
-    plain = frame_power(_place(prompt, rec.y.shape[0], start), sr=rec.sr, frame_length=rec.frame_length,
-                        hop_length=rec.hop_length).power
     if rho < settings.bleed_min_correlation:
-        return Bleed(False, None, None, zero, plain)
+        return Bleed(False, None, None, np.zeros(rec.n_frames))
     placed = _place(prompt, rec.y.shape[0], start + lag)
     p_power = frame_power(placed, sr=rec.sr, frame_length=rec.frame_length, hop_length=rec.hop_length).power
     # least squares on the aligned samples is blind to the trainee's (uncorrelated) voice but misses filtering;
@@ -80,7 +77,7 @@ def estimate_bleed(rec: Framed, prompt: np.ndarray, prompt_start_s: float, setti
     plausible = ratio[ratio <= 4.0 * ls_gain2]
     gain2 = float(np.median(plausible)) if plausible.size else ls_gain2
     predicted = gain2 * _hold(p_power, *_BLEED_SPREAD_FRAMES)
-    return Bleed(True, float(10 * np.log10(max(gain2, 1e-20))), lag / rec.sr, predicted, plain)
+    return Bleed(True, float(10 * np.log10(max(gain2, 1e-20))), lag / rec.sr, predicted)
 
 
 def trainee_mask(rec: Framed, bleed: Bleed, settings) -> np.ndarray:
@@ -94,15 +91,43 @@ def trainee_mask(rec: Framed, bleed: Bleed, settings) -> np.ndarray:
     return own & (db > threshold)
 
 
+def prompt_speech(prompt: np.ndarray, *, sr: int, frame_length: int, hop_length: int, settings) -> Span | None:
+    """Where the customer speaks in the clean prompt clip ``prompt`` ((n,) samples), in the clip's own time.
+
+    The prompt is known in advance and clean, so its bounds are found on it alone, never on the mixture: frames
+    within ``prompt_end_below_peak_db`` of its loudest frame. A soft last syllable still belongs to the
+    customer's line, however loud the rest is. None when the clip holds no sound.
+
+    >>> from voicerehearse.settings import load_settings
+    >>> sr = 16000
+    >>> t = np.arange(sr) / sr
+    >>> y = np.concatenate([np.zeros(sr // 2), 0.3 * np.sin(2 * np.pi * 200 * t), np.zeros(sr // 2)])
+    >>> y[sr + sr // 4 : sr + sr // 2] *= 0.1  # the last quarter second 20 dB softer
+    >>> span = prompt_speech(y, sr=sr, frame_length=512, hop_length=160, settings=load_settings())
+    >>> round(span.start, 2), round(span.end, 2)
+    (0.48, 1.51)
+    """
+    framed = frame_power(prompt, sr=sr, frame_length=frame_length, hop_length=hop_length)
+    if not np.any(framed.power > _TINY_POWER):
+        return None
+    db = framed.db
+    loud = db > float(db.max()) - settings.prompt_end_below_peak_db
+    spans = mask_to_spans(loud, framed.hop_s, min_gap_s=settings.min_pause_s, min_len_s=settings.min_speech_segment_s)
+    return Span(spans[0].start, spans[-1].end) if spans else None
+
+
 def turn_timing(rec: Framed, activity: SpeechActivity, prompt: np.ndarray, prompt_start_s: float, bleed: Bleed,
                 settings) -> TurnTiming:
-    """Prompt end, reply start, latency and barge-in interruptions of the trainee ``activity`` (bleed removed)."""
-    prompt_db = 10 * np.log10(np.maximum(bleed.prompt_power, 1e-12))
-    pmask, _ = active_mask(prompt_db, below_peak_db=settings.silence_below_peak_db, floor_dbfs=settings.speech_floor_dbfs,
-                           noise_margin_db=settings.noise_margin_db)
-    pspans = mask_to_spans(pmask, rec.hop_s, min_gap_s=settings.min_pause_s, min_len_s=settings.min_speech_segment_s)
-    if pspans:
-        p_start, p_end = pspans[0].start, pspans[-1].end
+    """Prompt end, reply start, latency and barge-in interruptions of the trainee ``activity`` (bleed removed).
+
+    ``prompt`` is the clean prompt at ``rec.sr``, played from ``prompt_start_s``; its speech bounds come from it
+    alone (:func:`prompt_speech`), cut to the recording's length.
+    """
+    span = prompt_speech(prompt, sr=rec.sr, frame_length=rec.frame_length, hop_length=rec.hop_length,
+                         settings=settings)
+    rec_end = rec.y.shape[0] / rec.sr
+    if span is not None and prompt_start_s + span.start < rec_end:
+        p_start, p_end = prompt_start_s + span.start, min(prompt_start_s + span.end, rec_end)
     else:
         p_start = p_end = prompt_start_s
     interruptions = []
