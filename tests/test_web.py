@@ -16,8 +16,8 @@ from sqlalchemy import select
 from synth import SR, noise, place, voice
 from voicerehearse.store import PracticeSession, Store, Turn, get_or_create_trainee
 from voicerehearse.web import create_app
-from voicerehearse.web.auth import add_user
-from voicerehearse.web.ingest import add_session
+from voicerehearse.accounts import add_user
+from voicerehearse.sessions import add_session
 
 WORDS = "calm down you paid late that is on you just this once".split()
 
@@ -57,9 +57,9 @@ def seed(data_dir: Path, take: dict) -> dict:
     sam = add_session(store, trainee="Sam", scenario_id="late_fee", scenario_title="Late-fee waiver",
                       source="practice", turns=[take])
     with store.session() as db:
-        add_user(db, "coach", "coach-pass")
-        add_user(db, "dana", "dana-pass", get_or_create_trainee(db, "Dana <script>x</script>"))
-        add_user(db, "sam", "sam-pass", get_or_create_trainee(db, "Sam"))
+        add_user(db, "coach", "coach-password")
+        add_user(db, "dana", "dana-password", get_or_create_trainee(db, "Dana <script>x</script>"))
+        add_user(db, "sam", "sam-password", get_or_create_trainee(db, "Sam"))
         dana_turn = db.scalar(select(Turn).where(Turn.session_id == dana)).id
         sam_turn = db.scalar(select(Turn).where(Turn.session_id == sam)).id
         dana_id = db.get(PracticeSession, dana).trainee_id
@@ -84,7 +84,7 @@ def csrf_of(client) -> str:
 
 def login(client, user="coach", password=None) -> str:
     token = csrf_of(client)
-    r = client.post("/login", data={"username": user, "password": password or f"{user}-pass", "csrf_token": token})
+    r = client.post("/login", data={"username": user, "password": password or f"{user}-password", "csrf_token": token})
     assert r.status_code == 302, r.get_data(as_text=True)
     fresh = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/").get_data(as_text=True)).group(1)
     assert fresh != token  # a new session and token after logging in
@@ -127,13 +127,13 @@ def test_passwords_are_hashed(env):
 
     with env["store"].session() as db:
         user = db.scalar(select(User).where(User.username == "coach"))
-        assert user.password_hash != "coach-pass" and user.password_hash.startswith(("scrypt:", "pbkdf2:"))
+        assert user.password_hash != "coach-password" and user.password_hash.startswith(("scrypt:", "pbkdf2:"))
 
 
 def test_login_redirects_only_to_local_pages(env):
     client = env["app"].test_client()
     token = csrf_of(client)
-    r = client.post("/login?next=//evil.example/x", data={"username": "coach", "password": "coach-pass",
+    r = client.post("/login?next=//evil.example/x", data={"username": "coach", "password": "coach-password",
                                                           "csrf_token": token})
     assert r.location == "/"
 
@@ -247,7 +247,7 @@ def test_posts_without_a_csrf_token_are_rejected(env, coach):
     assert r.status_code == 400
     assert coach.get(url).get_json()["comments"] == []
     other = env["app"].test_client()
-    assert other.post("/login", data={"username": "coach", "password": "coach-pass"}).status_code == 400
+    assert other.post("/login", data={"username": "coach", "password": "coach-password"}).status_code == 400
 
 
 # ---------------------------------------------------------------- comments

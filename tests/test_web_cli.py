@@ -31,26 +31,122 @@ def served(monkeypatch):
     import waitress
     from flask import Flask
 
-    monkeypatch.setattr(waitress, "serve", lambda app, **kw: calls.append(("waitress", app, kw)))
+    class FakeServer:
+        def run(self):
+            pass
+
+        def close(self):
+            pass
+
+    def create_server(app, **kw):
+        calls.append(("waitress", app, kw))
+        return FakeServer()
+
+    monkeypatch.setattr(waitress, "create_server", create_server)
     monkeypatch.setattr(Flask, "run", lambda self, **kw: calls.append(("flask", self, kw)))
     return calls
 
 
 def test_users_add_coach_and_trainee(cli, tmp_path):
     runner = CliRunner()
-    r = runner.invoke(cli, ["users", "add", "alex", "--password", "s3cret!", "--data-dir", str(tmp_path)])
+    r = runner.invoke(cli, ["users", "add", "alex", "--password", "s3cret-s3cret", "--data-dir", str(tmp_path)])
     assert r.exit_code == 0 and "coach" in r.output
     r = runner.invoke(cli, ["users", "add", "dana", "--trainee", "Dana", "--data-dir", str(tmp_path)],
-                      input="pw-dana\npw-dana\n")
+                      input="pw-dana-dana\npw-dana-dana\n")
     assert r.exit_code == 0 and "trainee login for Dana" in r.output
     with Store.open(tmp_path).session() as db:
         dana = db.scalar(select(User).where(User.username == "dana"))
         assert dana.role == "trainee" and db.get(Trainee, dana.trainee_id).name == "Dana"
         assert "pw-dana" not in dana.password_hash
-    r = runner.invoke(cli, ["users", "add", "alex", "--password", "again", "--data-dir", str(tmp_path)])
+    r = runner.invoke(cli, ["users", "add", "alex", "--password", "again-again", "--data-dir", str(tmp_path)])
     assert r.exit_code == 1 and "already exists" in r.output
     r = runner.invoke(cli, ["users", "list", "--data-dir", str(tmp_path)])
     assert "alex\tcoach" in r.output and "dana\ttrainee\tDana" in r.output
+
+
+def test_passwords_need_ten_characters_unless_the_setting_says_otherwise(cli, tmp_path, monkeypatch):
+    runner = CliRunner()
+    r = runner.invoke(cli, ["users", "add", "alex", "--password", "123456789", "--data-dir", str(tmp_path)])
+    assert r.exit_code == 1 and "at least 10 characters" in r.output and "Traceback" not in r.output
+    config = tmp_path / "vr.toml"
+    config.write_text("[store]\nmin_password_length = 16\n")
+    monkeypatch.setenv("VOICEREHEARSE_CONFIG", str(config))
+    r = runner.invoke(cli, ["users", "add", "alex", "--password", "0123456789abcde", "--data-dir", str(tmp_path)])
+    assert r.exit_code == 1 and "at least 16 characters" in r.output
+    r = runner.invoke(cli, ["users", "add", "alex", "--password", "0123456789abcdef", "--data-dir", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+
+
+def test_users_passwd_remove_and_list(cli, tmp_path):
+    from voicerehearse.accounts import check_login
+
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path)]
+    for name in ("alex", "blake"):
+        assert runner.invoke(cli, ["users", "add", name, "--password", f"{name}-password", *data]).exit_code == 0
+    with Store.open(tmp_path).session() as db:
+        version = db.scalar(select(User).where(User.username == "alex")).session_version
+    r = runner.invoke(cli, ["users", "passwd", "alex", *data], input="a-new-password\na-new-password\n")
+    assert r.exit_code == 0 and "logged out" in r.output
+    with Store.open(tmp_path).session() as db:
+        assert check_login(db, "alex", "a-new-password") is not None
+        assert check_login(db, "alex", "alex-password") is None
+        assert db.scalar(select(User).where(User.username == "alex")).session_version == version + 1
+    r = runner.invoke(cli, ["users", "passwd", "alex", "--password", "short", *data])
+    assert r.exit_code == 1 and "at least 10" in r.output
+    r = runner.invoke(cli, ["users", "passwd", "nobody", *data])  # no password prompt for an unknown name
+    assert r.exit_code == 1 and "no user 'nobody'" in r.output
+    r = runner.invoke(cli, ["users", "remove", "blake", *data], input="n\n")
+    assert r.exit_code == 1 and "Aborted" in r.output
+    r = runner.invoke(cli, ["users", "remove", "blake", "--yes", *data])
+    assert r.exit_code == 0 and "Removed blake" in r.output
+    r = runner.invoke(cli, ["users", "remove", "blake", "--yes", *data])
+    assert r.exit_code == 1 and "no user 'blake'" in r.output
+    r = runner.invoke(cli, ["users", "list", *data])
+    assert r.output.splitlines() == ["alex\tcoach"]
+
+
+def test_removing_a_user_keeps_their_comments(cli, tmp_path):
+    from voicerehearse.accounts import add_user, remove_user
+    from voicerehearse.store import Comment, PracticeSession, Turn, get_or_create_trainee
+
+    store = Store.open(tmp_path)
+    with store.session() as db:
+        author = add_user(db, "alex", "alex-password")
+        turn = Turn(index=0, audio_path="audio/1/turn-0.wav")
+        turn.comments.append(Comment(start_s=1.0, text="good", author_id=author.id))
+        db.add(PracticeSession(trainee=get_or_create_trainee(db, "Dana"), scenario_id="s", scenario_title="S",
+                               turns=[turn]))
+        db.commit()
+        remove_user(db, "alex")
+        db.commit()
+        assert db.scalar(select(Comment)).author_id is None and db.scalar(select(User)) is None
+
+
+def test_serve_on_a_busy_port_or_unknown_host_is_one_line(cli, tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = CliRunner().invoke(cli, ["serve", "--port", str(port), "--data-dir", str(tmp_path)])
+    assert r.exit_code == 1 and "already in use" in r.output and "Traceback" not in r.output
+    assert "Coach report on" not in r.output  # no URL printed for a server that never started
+    r = CliRunner().invoke(cli, ["serve", "--host", "no-such-host.invalid", "--data-dir", str(tmp_path)])
+    assert r.exit_code == 1 and "cannot listen on no-such-host.invalid" in r.output
+    assert "Coach report on" not in r.output
+
+
+@pytest.mark.parametrize("args, secure", [([], False), (["--host", "0.0.0.0"], True),
+                                          (["--host", "0.0.0.0", "--no-secure-cookies"], False),
+                                          (["--secure-cookies"], True)])
+def test_secure_cookies_by_default_off_this_machine(cli, tmp_path, served, args, secure):
+    r = CliRunner().invoke(cli, ["serve", *args, "--data-dir", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    app = served[0][1]
+    assert app.config["SESSION_COOKIE_SECURE"] is secure
+    assert ("HTTPS proxy" in r.output) is (secure and "--host" in args)
 
 
 def test_serve_uses_waitress_on_localhost_by_default(cli, tmp_path, served):
@@ -127,3 +223,50 @@ def test_report_to_an_unwritable_path_is_one_line(cli, tmp_path):
     assert r.exit_code == 1 and "cannot write" in r.output and "Traceback" not in r.output
     r = CliRunner().invoke(cli, ["import", str(wav), "--trainee", "  ", "--data-dir", data])
     assert r.exit_code == 1 and "1 to 120 characters" in r.output
+
+
+def test_demo_never_writes_into_a_store_it_did_not_create(cli, tmp_path):
+    from voicerehearse.accounts import add_user
+
+    store = Store.open(tmp_path / "real")
+    with store.session() as db:
+        add_user(db, "alex", "alex-password")
+        db.commit()
+    before = sorted(p.name for p in (tmp_path / "real").iterdir())
+    r = CliRunner().invoke(cli, ["demo", "--brief", "--no-serve", "--data-dir", str(tmp_path / "real")])
+    assert r.exit_code == 1 and "did not create" in r.output and "Traceback" not in r.output
+    assert len([line for line in r.output.splitlines() if line.strip()]) == 1  # refused before any analysis
+    assert sorted(p.name for p in (tmp_path / "real").iterdir()) == before
+    with store.session() as db:
+        assert [u.username for u in db.scalars(select(User))] == ["alex"]
+    # even an empty store (no users, no sessions) is someone's
+    Store.open(tmp_path / "empty")
+    r = CliRunner().invoke(cli, ["demo", "--brief", "--no-serve", "--data-dir", str(tmp_path / "empty")])
+    assert r.exit_code == 1 and "did not create" in r.output
+
+
+def test_demo_default_folder_from_before_the_marker_is_still_the_demos(tmp_path, monkeypatch):
+    from voicerehearse.accounts import add_user
+    from voicerehearse.cli.demo import MARKER, store_demo_sessions
+    from voicerehearse.errors import ConfigError
+    from voicerehearse.sessions import add_session
+    from voicerehearse.store import default_data_dir
+
+    monkeypatch.setenv("VOICEREHEARSE_DATA_DIR", str(tmp_path / "user"))
+    folder = default_data_dir() / "demo"
+    take = tmp_path / "take.wav"
+    take.write_bytes(b"RIFF")
+    store = Store.open(folder)
+    add_session(store, trainee="Dana", scenario_id="s", scenario_title="S", source="demo",
+                turns=[{"audio": take, "record": {}}])
+    with store.session() as db:
+        db.add(User(username=DEMO_USER, password_hash="old"))
+        db.commit()
+    store_demo_sessions([])  # an older demo's folder: claimed, its login given the current password
+    assert (folder / MARKER).is_file()
+    (folder / MARKER).unlink()
+    with store.session() as db:
+        add_user(db, "alex", "alex-password")  # now someone's real login lives here
+        db.commit()
+    with pytest.raises(ConfigError, match="did not create"):
+        store_demo_sessions([])

@@ -3,6 +3,10 @@
 Audio files live under ``<data_dir>/audio``; the database stores paths relative to the data directory, and
 :meth:`Store.resolve_audio` refuses any path that would leave it.
 
+Safe with many writers at once (several `import` processes, the web server's threads): the schema is created
+(and new nullable columns added) once, under a lock — a file lock in the data directory for SQLite, an advisory
+lock for PostgreSQL — and :func:`get_or_create_trainee` is idempotent (``INSERT ... ON CONFLICT DO NOTHING``).
+
 >>> import tempfile
 >>> store = Store.open(tempfile.mkdtemp())
 >>> with store.session() as db:
@@ -14,19 +18,26 @@ Audio files live under ``<data_dir>/audio``; the database stores paths relative 
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import zlib
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, event,
+                        inspect, select, text)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 from voicerehearse.errors import VoiceRehearseError
 
 DATA_DIR_ENV = "VOICEREHEARSE_DATA_DIR"
+SCHEMA_LOCK_FILE = ".schema.lock"  # in the data directory: one process at a time creates / upgrades the schema
+SQLITE_BUSY_TIMEOUT_S = 30.0  # a writer waits this long for another writer's transaction before giving up
+MAX_ID = 2**63 - 1  # largest row id any backend stores (BIGINT); larger ids name no row
 
 
 class StoreError(VoiceRehearseError):
@@ -151,6 +162,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20), default="coach")  # coach | trainee
     trainee_id: Mapped[int | None] = mapped_column(ForeignKey("trainees.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    # raised by logout and password changes: a login cookie carries the version it was issued with
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class Comment(Base):
@@ -166,6 +179,77 @@ class Comment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
     turn: Mapped[Turn] = relationship(back_populates="comments")
+
+
+def _shown(url: str) -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not even a URL
+        return "(unparsable database_url)"
+
+
+def _engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg") is not None:
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]  # psycopg 3 rather than the psycopg2 default
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ImportError as exc:
+        raise StoreError(f"the database driver is not installed ({exc.name}); for PostgreSQL: "
+                         "pip install 'psycopg[binary]'") from None
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes (fcntl on POSIX, msvcrt on Windows), held for the block."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            import fcntl
+        except ImportError:  # Windows
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _create_schema(engine: Engine) -> None:
+    """Create the tables and add columns that are new since the database was made, once, whoever races."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # other servers may share the database: lock inside it
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                         {"key": zlib.crc32(b"voicerehearse.schema")})
+        Base.metadata.create_all(conn)
+        _add_missing_columns(conn)
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """A light upgrade path: columns added to the models since a database was created (each nullable or with a
+    server default) are added to that database."""
+    inspector = inspect(conn)
+    for table in Base.metadata.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not (column.nullable or column.server_default is not None):
+                raise StoreError(f"the database lacks column {table.name}.{column.name} and it cannot be added")
+            ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(conn.dialect)}"
+            if column.server_default is not None:
+                ddl += f" DEFAULT {column.server_default.arg.text}"
+                if not column.nullable:
+                    ddl += " NOT NULL"
+            conn.execute(text(ddl))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -196,15 +280,16 @@ class Store:
         except OSError as exc:
             raise StoreError(f"cannot use data directory {data_dir}: {exc.strerror}") from None
         url = url or f"sqlite:///{data_dir / 'voicerehearse.db'}"
-        engine = create_engine(url)
-        if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
         try:
-            Base.metadata.create_all(engine)
-            if engine.dialect.name == "sqlite" and engine.url.database:
-                Path(engine.url.database).chmod(0o600)  # WAL/SHM files take the database's mode
+            engine = _engine(url)
+            with _file_lock(data_dir / SCHEMA_LOCK_FILE):
+                _create_schema(engine)
+                if engine.dialect.name == "sqlite" and engine.url.database:
+                    Path(engine.url.database).chmod(0o600)  # WAL/SHM files take the database's mode
+        except StoreError:
+            raise
         except Exception as exc:  # driver errors differ per backend
-            raise StoreError(f"cannot open database {engine.url.render_as_string(hide_password=True)}: {exc}") from None
+            raise StoreError(f"cannot open database {_shown(url)}: {exc}") from None
         return cls(engine, data_dir.resolve())
 
     @contextmanager
@@ -231,13 +316,33 @@ class Store:
 
 def get_or_create_trainee(db: Session, name: str) -> Trainee:
     """The trainee called ``name`` (surrounding spaces ignored), created on first use; StoreError for a
-    blank or over-long name."""
+    blank or over-long name. Safe when other processes create the same trainee at the same moment."""
     name = name.strip()
     if not 1 <= len(name) <= 120:
         raise StoreError("a trainee's name needs 1 to 120 characters")
     trainee = db.scalar(select(Trainee).where(Trainee.name == name))
-    if trainee is None:
-        trainee = Trainee(name=name)
-        db.add(trainee)
-        db.flush()
+    if trainee is not None:
+        return trainee
+    dialect = db.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        db.flush()  # pending objects first, in this transaction
+        db.execute(insert(Trainee).values(name=name, created_at=_now()).on_conflict_do_nothing(index_elements=["name"]))
+    else:  # any other backend: try, and on a unique clash roll back to the savepoint and read the winner's row
+        try:
+            with db.begin_nested():
+                db.add(Trainee(name=name))
+        except IntegrityError:
+            pass
+    trainee = db.scalar(select(Trainee).where(Trainee.name == name))
+    if trainee is None:  # pragma: no cover - the row exists by now unless the database lost it
+        raise StoreError(f"could not create trainee {name!r}")
     return trainee
+
+
+def valid_id(value: int) -> bool:
+    """Whether ``value`` can name a stored row (1 .. 2^63-1); anything else names nothing (a 404, not a crash)."""
+    return 0 < value <= MAX_ID

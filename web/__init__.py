@@ -16,6 +16,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, jsonify
+from werkzeug.routing import IntegerConverter
 
 VENDOR_FILES = ("wavesurfer.min.js", "plugins/regions.min.js", "plugins/timeline.min.js")
 
@@ -30,15 +31,32 @@ def vendor_assets_present() -> bool:
 
 
 def _secret_key(data_dir: Path) -> str:
-    """A per-data-directory secret, created once (sessions survive a restart of the server)."""
+    """A per-data-directory secret, created once (sessions survive a restart of the server). Two servers
+    starting at once agree on one key: it is written whole under a temporary name, then linked into place."""
     path = data_dir / "secret_key"
-    if path.is_file():
-        return path.read_text().strip()
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others, not even briefly
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key
+    if not path.is_file():
+        tmp = data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others, not even briefly
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)  # fails if another process was first: then its key is the key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` on every route, limited to ids a database can hold: anything larger is a 404 from the
+    router, never an overflow in the driver."""
+
+    def __init__(self, map, *args, **kwargs):
+        from voicerehearse.store import MAX_ID
+
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -46,8 +64,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from voicerehearse.store import Store, default_data_dir
 
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = RowIdConverter
     app.config.from_mapping(
         DATA_DIR=None,  # default: the CLI's data directory
+        DATABASE_URL="",  # default: SQLite in DATA_DIR (the ``database_url`` setting)
         MAX_UPLOAD_MB=200,  # imports larger than this are refused with 413
         UPLOAD_EXTENSIONS=(".wav", ".flac", ".ogg", ".mp3"),
         SESSION_COOKIE_HTTPONLY=True,
@@ -57,7 +77,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     data_dir = Path(app.config["DATA_DIR"] or default_data_dir())
-    store = Store.open(data_dir)
+    store = Store.open(data_dir, url=app.config["DATABASE_URL"])
     app.config["DATA_DIR"] = str(store.data_dir)
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"] * 1024 * 1024)
     if not app.config.get("SECRET_KEY"):

@@ -11,7 +11,7 @@ import math
 from flask import Blueprint, abort, g, jsonify, request
 
 from voicerehearse.report import author_names, comment_view
-from voicerehearse.store import Comment
+from voicerehearse.store import Comment, valid_id
 from voicerehearse.web.auth import get_turn_or_404, require_coach
 from voicerehearse.web.db import get_db
 
@@ -88,7 +88,7 @@ def add_comment(turn_id: int):
 
 
 def _comment_or_404(comment_id: int) -> Comment:
-    comment = get_db().get(Comment, comment_id)
+    comment = get_db().get(Comment, comment_id) if valid_id(comment_id) else None
     if comment is None:
         abort(404, description=f"No comment {comment_id}.")
     get_turn_or_404(comment.turn_id)

@@ -41,6 +41,8 @@ def demo(as_json, brief, serve_report, data_dir, port):
     from voicerehearse.transcribe.files import read_transcript
 
     settings = load_settings()
+    if data_dir is not None and not as_json:  # before the analysis: refuse at once
+        refuse_foreign_store(data_dir)
     console = Console()
     if not as_json:
         console.print(f"[bold]VoiceRehearse demo[/] — {NOTE}\n")
@@ -92,7 +94,53 @@ def demo(as_json, brief, serve_report, data_dir, port):
 
 
 DEMO_USER = "coach"
-DEMO_PASSWORD = "demo"
+DEMO_PASSWORD = "demo-coach-pw"  # published: only ever set in a directory the demo created (see MARKER)
+MARKER = ".voicerehearse-demo"  # written by the demo into the data directory it creates
+STORE_FILES = ("voicerehearse.db", "secret_key", "audio")  # signs of a store (SQLite database, server key, recordings)
+
+
+def _claim_demo_dir(data_dir: Path, default: bool) -> None:
+    """Make sure ``data_dir`` is the demo's own: new or empty (then marked), or marked by an earlier demo.
+    A directory holding a store the demo did not create is refused: the demo plants a login with a published
+    password. ``default``: the demo's own default folder, whose stores from before the marker are recognised
+    by holding only the demo login and demo sessions."""
+    from voicerehearse.errors import ConfigError
+
+    marker = data_dir / MARKER
+    if marker.is_file():
+        return
+    refuse_foreign_store(data_dir, default)
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        marker.write_text("Created by `voicerehearse demo`: demo sessions and a demo login only.\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot use data directory {data_dir}: {exc.strerror}") from None
+
+
+def refuse_foreign_store(data_dir: Path, default: bool = False) -> None:
+    """ConfigError when ``data_dir`` holds a store that the demo did not create."""
+    from voicerehearse.errors import ConfigError
+
+    if (data_dir / MARKER).is_file() or not any((data_dir / name).exists() for name in STORE_FILES):
+        return
+    if not (default and _only_demo_content(data_dir)):
+        raise ConfigError(f"{data_dir} holds a store the demo did not create; the demo adds a login with a "
+                          "published password, so give it a new or empty --data-dir")
+
+
+def _only_demo_content(data_dir: Path) -> bool:
+    import sqlite3
+
+    db = data_dir / "voicerehearse.db"
+    if not db.is_file():
+        return False
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            users = {row[0] for row in conn.execute("SELECT username FROM users")}
+            sources = {row[0] for row in conn.execute("SELECT DISTINCT source FROM sessions")}
+    except sqlite3.Error:
+        return False
+    return users <= {DEMO_USER} and sources <= {"demo"}
 
 
 def store_demo_sessions(analysed, data_dir: Path | None = None):
@@ -101,19 +149,25 @@ def store_demo_sessions(analysed, data_dir: Path | None = None):
     import tomllib
 
     from sqlalchemy import select
+    from werkzeug.security import check_password_hash
 
+    from voicerehearse.accounts import add_user, set_password
     from voicerehearse.demo import DEMO_DIR
+    from voicerehearse.sessions import add_session
     from voicerehearse.store import PracticeSession, Store, User, default_data_dir
-    from voicerehearse.web.auth import add_user
-    from voicerehearse.web.ingest import add_session
 
     manifest = tomllib.loads((DEMO_DIR / "takes.toml").read_text(encoding="utf-8"))
     names = {t["id"]: t["name"] for t in manifest.get("trainee", [])}
-    store = Store.open(data_dir or default_data_dir() / "demo")
+    folder = Path(data_dir) if data_dir else default_data_dir() / "demo"
+    _claim_demo_dir(folder, default=data_dir is None)
+    store = Store.open(folder)
     with store.session() as db:
         for old in db.scalars(select(PracticeSession).where(PracticeSession.source == "demo")):
             db.delete(old)
-        if db.scalar(select(User).where(User.username == DEMO_USER)) is None:
+        user = db.scalar(select(User).where(User.username == DEMO_USER))
+        if user is not None and not check_password_hash(user.password_hash, DEMO_PASSWORD):  # an older demo's
+            set_password(db, DEMO_USER, DEMO_PASSWORD)
+        elif user is None:
             add_user(db, DEMO_USER, DEMO_PASSWORD)
         db.commit()
     # a little story for the progress page: each trainee goes from passive to aggressive to assertive

@@ -18,51 +18,95 @@ data_dir_option = click.option(
 )
 
 
-def _store(data_dir):
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _settings():
+    from voicerehearse.settings import load_settings
+
+    return load_settings()
+
+
+def _store(data_dir, settings=None):
+    """The store every command uses: ``--data-dir``, else the settings' ``data_dir``; their ``database_url``."""
     from voicerehearse.store import Store
 
-    return Store.open(data_dir)
+    return Store.open(data_dir, settings=settings if settings is not None else _settings())
 
 
 def run_server(app, host: str, port: int, debug: bool = False, echo=click.echo) -> None:
-    """Serve ``app``: waitress, or the Flask development server with ``debug``. Blocks until stopped."""
+    """Serve ``app``: waitress, or the Flask development server with ``debug``. Blocks until stopped.
+    A port in use or an unknown host is one line (click.ClickException), printed before any URL."""
     from voicerehearse.web import vendor_assets_present
 
     url = f"http://{'localhost' if host in ('127.0.0.1', 'localhost') else host}:{port}/"
+    server = None
+    if not debug:
+        from waitress import create_server
+
+        try:  # bind first: the URL is printed only once it is really served
+            server = create_server(app, host=host, port=port, threads=8, ident="voicerehearse")
+        except (OSError, ValueError) as exc:  # waitress: ValueError for a host it cannot resolve
+            raise click.ClickException(f"cannot listen on {host}:{port}: {_reason(exc)}") from None
     if not vendor_assets_present():
         echo("note: the waveform player (wavesurfer.js) is not installed — the report falls back to a plain audio "
              "player. Run `bash scripts/setup.sh` on a machine with npm to build it.")
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if host not in LOOPBACK:
         echo(f"warning: listening on {host}: anyone who can reach this machine can try to log in.")
     echo(f"Coach report on {url}  (Ctrl+C to stop)")
-    if debug:
-        app.run(host=host, port=port, debug=True, use_reloader=False)
+    if server is None:
+        try:
+            app.run(host=host, port=port, debug=True, use_reloader=False)
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {_reason(exc)}") from None
     else:
-        from waitress import serve as waitress_serve
+        try:
+            server.run()
+        finally:
+            server.close()
 
-        waitress_serve(app, host=host, port=port, threads=8, ident="voicerehearse")
+
+def _reason(exc: Exception) -> str:
+    import errno
+    import socket
+
+    if isinstance(exc, (socket.gaierror, ValueError)):
+        return "unknown host name or address"
+    if exc.errno == errno.EADDRINUSE:
+        return "the port is already in use (is another server running? choose one with --port)"
+    return getattr(exc, "strerror", None) or str(exc)
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (local only by default).")
 @click.option("--port", default=8321, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--secure-cookies/--no-secure-cookies", default=None,
+              help="Send the login cookie over HTTPS only (default: on with a --host other than this machine; "
+                   "put the server behind an HTTPS proxy then).")
 @click.option("--debug", is_flag=True, help="Flask development server with the debugger (never on a shared machine).")
 @data_dir_option
 @domain_errors
-def serve(host, port, debug, data_dir):
+def serve(host, port, secure_cookies, debug, data_dir):
     """Serve the coach's web report: trainees, session replay, comments, progress, imports, exports."""
     from sqlalchemy import func, select
 
-    from voicerehearse.store import User
+    from voicerehearse.store import User, default_data_dir
     from voicerehearse.web import create_app
 
-    app = create_app({"DATA_DIR": str(data_dir) if data_dir else None})
+    settings = _settings()
+    if secure_cookies is None:
+        secure_cookies = host not in LOOPBACK
+    app = create_app({"DATA_DIR": str(data_dir or default_data_dir(settings)),
+                      "DATABASE_URL": settings.database_url, "SESSION_COOKIE_SECURE": secure_cookies})
     store = app.extensions["voicerehearse.store"]
     with store.session() as db:
         if not db.scalar(select(func.count(User.id))):
             click.echo(f"note: no users yet — add a coach first: voicerehearse users add NAME"
                        f"{' --data-dir ' + str(data_dir) if data_dir else ''}")
     click.echo(f"Data directory: {store.data_dir}")
+    if secure_cookies and host not in LOOPBACK:
+        click.echo("note: login cookies are sent over HTTPS only: reach the report through an HTTPS proxy, "
+                   "or pass --no-secure-cookies on a trusted network.")
     run_server(app, host, port, debug)
 
 
@@ -71,42 +115,85 @@ def users():
     """Logins for the web report: coaches see every trainee, a trainee login only their own sessions."""
 
 
+password_option = click.option("--password", default=None,
+                               help="For scripts; otherwise you are asked (hidden, twice).")
+
+
+def _new_password(password):
+    return password if password is not None else click.prompt("Password", hide_input=True,
+                                                              confirmation_prompt=True)
+
+
 @users.command("add")
 @click.argument("name")
 @click.option("--trainee", "trainee_name", default=None, metavar="NAME",
               help="Make a trainee login that sees only this trainee's sessions (created if new).")
-@click.option("--password", default=None, help="For scripts; otherwise you are asked (hidden, twice).")
+@password_option
 @data_dir_option
 @domain_errors
 def users_add(name, trainee_name, password, data_dir):
     """Add a login NAME (a coach unless --trainee is given)."""
+    from voicerehearse.accounts import add_user
     from voicerehearse.store import get_or_create_trainee
-    from voicerehearse.web.auth import add_user
 
-    if password is None:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    store = _store(data_dir)
+    settings = _settings()
+    password = _new_password(password)
+    store = _store(data_dir, settings)
     with store.session() as db:
         trainee = get_or_create_trainee(db, trainee_name) if trainee_name else None
-        user = add_user(db, name, password, trainee)
+        user = add_user(db, name, password, trainee, min_length=settings.min_password_length)
         db.commit()
         role = f"trainee login for {trainee.name}" if trainee else "coach"
         click.echo(f"Added {user.username} ({role}) in {store.data_dir}")
+
+
+@users.command("passwd")
+@click.argument("name")
+@password_option
+@data_dir_option
+@domain_errors
+def users_passwd(name, password, data_dir):
+    """Change the password of login NAME; it is logged out everywhere."""
+    from voicerehearse.accounts import get_user, set_password
+
+    settings = _settings()
+    store = _store(data_dir, settings)
+    with store.session() as db:
+        get_user(db, name)  # an unknown name fails before asking for a password
+        user = set_password(db, name, _new_password(password), min_length=settings.min_password_length)
+        db.commit()
+        click.echo(f"Changed the password of {user.username}; their open sessions are logged out.")
+
+
+@users.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@data_dir_option
+@domain_errors
+def users_remove(name, yes, data_dir):
+    """Remove login NAME (their comments stay, without an author)."""
+    from voicerehearse.accounts import get_user, remove_user
+
+    store = _store(data_dir)
+    with store.session() as db:
+        get_user(db, name)
+        if not yes:
+            click.confirm(f"Remove login {name.strip()!r}?", abort=True)
+        user = remove_user(db, name)
+        db.commit()
+        click.echo(f"Removed {user.username}")
 
 
 @users.command("list")
 @data_dir_option
 @domain_errors
 def users_list(data_dir):
-    """List the logins."""
-    from sqlalchemy import select
-
-    from voicerehearse.store import Trainee, User
+    """List the logins: name, role, and the trainee a trainee login sees."""
+    from voicerehearse.accounts import list_users
 
     store = _store(data_dir)
     with store.session() as db:
-        for user in db.scalars(select(User).order_by(User.username)):
-            trainee = db.get(Trainee, user.trainee_id) if user.trainee_id else None
+        for user, trainee in list_users(db):
             click.echo(f"{user.username}\t{user.role}" + (f"\t{trainee.name}" if trainee else ""))
 
 
