@@ -23,9 +23,10 @@ SECTION_KEYS = {
              "baseline_pitch_hz", "segments"},
     "turn": {"prompt_start_s", "prompt_end_s", "reply_start_s", "response_latency_s", "interrupted",
              "interruptions", "bleed_detected", "bleed_gain_db", "bleed_delay_s"},
-    "delivery": {"label", "scores", "reasons", "notes"},
+    "delivery": {"label", "scores", "reasons", "notes", "confidence", "prior"},
 }
-REASON_KEYS = {"cue", "style", "value", "baseline", "threshold", "unit", "message", "start", "end", "weight"}
+REASON_KEYS = {"cue", "style", "value", "baseline", "threshold", "unit", "message", "start", "end", "weight",
+               "contribution", "phrase"}
 
 
 @pytest.fixture
@@ -125,9 +126,9 @@ def test_settings_lists_every_setting_and_round_trips_as_toml(tmp_path):
 
 
 def test_every_setting_declares_its_unit_in_its_name():
-    unitless = {"pitch_aperiodicity_max", "vosk_model", "data_dir", "database_url", "repeated_apology_count", "verdict_min_score",
-                "bleed_min_correlation", "effort_weight", "expressive_weight", "expressive_arousal_factor", "monotone_ratio"}
-    pattern = re.compile(r"_(s|db|dbfs|st|hz|wpm|ratio|count|weight|factor|score|max|fraction)$")
+    unitless = {"pitch_aperiodicity_max", "vosk_model", "data_dir", "database_url", "repeated_apology_count",
+                "bleed_min_correlation", "delivery_model", "min_password_length"}
+    pattern = re.compile(r"_(s|db|dbfs|st|hz|wpm|ratio|count|weight|factor|score|max|fraction|pct|spreads|words|length)$")
     for s in SETTINGS:
         assert pattern.search(s.name) or s.name in unitless, s.name
 

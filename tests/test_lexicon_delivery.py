@@ -3,7 +3,7 @@ import pytest
 
 from voicerehearse.analysis.lexicon import CATEGORIES, find_cues, normalise
 from voicerehearse.audio.io import from_array
-from voicerehearse.delivery import judge
+from voicerehearse.delivery import flags_for, judge
 from voicerehearse.pipeline import analyze_audio
 from voicerehearse.settings import load_settings
 from voicerehearse.types import Baseline, PaceMetrics, ToneMetrics, Transcript, Word
@@ -34,6 +34,36 @@ def test_each_category_is_found_with_its_span(text, category):
     assert match.style == next(c.style for c in CATEGORIES if c.name == category)
 
 
+@pytest.mark.parametrize("text,present,absent", [
+    # refusals and negations are not ownership or empathy
+    ("I'm sorry but there's nothing I can do about the fee", {"give_in"}, {"ownership"}),
+    ("I can't help you with that", {"give_in"}, {"ownership"}),
+    ("I understand, but that's not my problem", {"yes_but", "dismissive"}, {"empathy"}),
+    ("I will not refund a fee you agreed to", set(), {"ownership"}),
+    ("okay I'll waive the fee but just this once", {"ultimatum"}, set()),
+    # the assertive moves of the same calls
+    ("I understand how frustrating a late fee is, let me see what I can do", {"empathy", "ownership"}, {"yes_but"}),
+    ("I'll waive the fee today and you'll see it on your next statement", {"ownership", "expectation"}, set()),
+    ("what would completely satisfy you", {"open_question"}, set()),
+    ("I'll call you back within two business days", {"ownership", "expectation"}, {"give_in"}),
+])
+def test_cues_read_their_context(text, present, absent):
+    found = {c.category for c in find_cues(_words(text))}
+    assert present <= found, found
+    assert not (absent & found), found
+
+
+def test_the_phrase_table_is_data_and_its_errors_are_clear():
+    from voicerehearse.analysis.lexicon import load_categories
+    from voicerehearse.errors import ConfigError
+
+    assert {c.name for c in CATEGORIES} >= {"empathy", "ownership", "give_in", "yes_but"}
+    with pytest.raises(ConfigError, match="style"):
+        load_categories('[[category]]\nname = "x"\nstyle = "rude"\nadvice = "a"\nphrases = ["a b"]\n')
+    with pytest.raises(ConfigError, match="not valid"):
+        load_categories('[[category]]\nname = "x"\n')
+
+
 def test_no_false_cues_in_neutral_text():
     assert find_cues(_words("the parcel left the warehouse on monday morning")) == ()
 
@@ -58,57 +88,128 @@ def _tone(loud=0.0, pitch=0.0, sd=2.0, effort=0.0):
 PACE = PaceMetrics(None, 3.5, 4.0, 14, None)
 
 
-@pytest.mark.parametrize("tone,label", [
-    (_tone(), "assertive"),
-    (_tone(loud=9, pitch=5, effort=8), "aggressive"),
-    (_tone(loud=-8, effort=-6), "passive"),
-    (_tone(sd=0.5), "passive"),  # under 1 st and under 0.6 x the 2 st baseline: monotone
-    (_tone(sd=1.5), "assertive"),  # above the 1 st monotone line
+def _judge(tone=None, pace=PACE, cues=(), baseline=BASE, settings=S, **kw):
+    return judge(tone=tone or _tone(), pace=pace, turn=None, cues=cues, baseline=baseline, speech_span=(0.2, 4.0),
+                 settings=settings, **kw)
+
+
+def _spreads(settings, k):
+    """k normal spreads of each measure, in its own unit."""
+    return {"loud": k * settings.loudness_spread_db, "pitch": k * settings.pitch_spread_st,
+            "sd": k * settings.pitch_sd_spread_st, "effort": k * settings.effort_spread_db}
+
+
+@pytest.mark.parametrize("k,cues,label", [
+    (4.0, ("loud", "pitch", "effort"), "aggressive"),  # clearly louder, higher and pressed
+    (-3.0, ("effort",), "passive"),  # a breathy, low-energy voice, far past normal
+    (-3.0, ("loud", "sd", "effort"), "passive"),
 ])
-def test_verdict_from_tone(tone, label):
-    v = judge(tone=tone, pace=PACE, turn=None, cues=(), baseline=BASE, speech_span=(0.2, 4.0), settings=S)
-    assert v.label == label
+def test_clear_evidence_names_the_style(k, cues, label):
+    d = _spreads(S, k)
+    values = {c: d[c] for c in cues}
+    if "sd" in values:
+        values["sd"] += 2.0  # the baseline's variation
+    tone = _tone(**values)
+    assert _judge(tone).label == label
+
+
+def test_normal_variation_is_assertive_with_no_reasons():
+    """Two neutral sentences of one speaker differ by about one spread: that is not a cue."""
+    d = _spreads(S, S.cue_threshold_spreads)
+    for sign in (1, -1):
+        tone = _tone(loud=sign * d["loud"], pitch=sign * d["pitch"], sd=2.0 + sign * d["sd"], effort=sign * d["effort"])
+        v = _judge(tone)
+        assert v.label == "assertive" and v.reasons == ()
+
+
+def test_one_cue_barely_past_its_threshold_cannot_decide():
+    for cue in ("loud", "pitch", "effort"):
+        d = _spreads(S, S.cue_threshold_spreads + 0.2)
+        for sign in (1, -1):
+            v = _judge(_tone(**{cue: sign * d[cue]}))
+            assert v.label == "assertive", (cue, sign)
+            assert len(v.reasons) == 1 and 0 < v.reasons[0].contribution < 0.5
+
+
+def test_scores_are_exactly_prior_plus_contributions_and_confidence_grows_with_evidence():
+    cues = find_cues(_words("calm down you should have called"))
+    weak, strong = (_judge(_tone(loud=d["loud"], effort=d["effort"]), cues=cues) for d in (_spreads(S, 1.5), _spreads(S, 5)))
+    for v in (weak, strong):
+        for style in ("aggressive", "passive", "assertive"):
+            total = getattr(v.prior, style) + sum(r.contribution for r in v.reasons if r.style == style)
+            assert getattr(v.scores, style) == pytest.approx(total, abs=0.002)
+        assert 0.0 < v.confidence <= 1.0
+    assert strong.label == "aggressive" and strong.confidence > weak.confidence
 
 
 def test_reasons_name_cue_value_baseline_threshold_and_span():
-    v = judge(tone=_tone(loud=9), pace=PACE, turn=None, cues=(), baseline=BASE, speech_span=(0.25, 4.0), settings=S)
+    d = _spreads(S, 4)["loud"]
+    v = _judge(_tone(loud=d))
     r = next(r for r in v.reasons if r.cue == "raised_voice")
-    assert (r.value, r.baseline, r.threshold, r.unit) == (9.0, -26.0, S.loud_delta_db, "dB")
-    assert (r.start, r.end) == (0.25, 4.0)
-    assert "+9.0 dB" in r.message and "calibration.wav" in r.message
-    assert r.weight == pytest.approx(9 / 6)
+    assert (r.value, r.baseline, r.unit) == (pytest.approx(d, abs=1e-3), -26.0, "dB")
+    assert r.threshold == pytest.approx(S.cue_threshold_spreads * S.loudness_spread_db, abs=1e-3)
+    assert (r.start, r.end) == (0.2, 4.0)
+    assert f"{d:+.1f} dB" in r.message and "calibration.wav" in r.message
+    assert r.contribution == pytest.approx(r.weight) and r.contribution > 0
 
 
-def test_lively_pitch_reads_as_enthusiasm_not_aggression():
-    upbeat = _tone(loud=7, pitch=4.5, sd=5.5)
-    v = judge(tone=upbeat, pace=PACE, turn=None, cues=(), baseline=BASE, speech_span=(0, 3), settings=S)
+def test_thresholds_are_measured_in_normal_spreads():
+    """The same 5 dB rise is a cue for a steady speaker and normal for one whose neutral reads vary by 12 dB."""
+    steady, varied = load_settings(overrides={"loudness_spread_db": 1.5}), load_settings(overrides={"loudness_spread_db": 12.0})
+    assert any(r.cue == "raised_voice" for r in _judge(_tone(loud=5.0), settings=steady).reasons)
+    assert not any(r.cue == "raised_voice" for r in _judge(_tone(loud=5.0), settings=varied).reasons)
+
+
+def test_lively_pitch_counts_for_assertive():
+    v = _judge(_tone(sd=2.0 + _spreads(S, 3)["sd"]))
     assert v.label == "assertive"
-    assert any(r.cue == "expressive" for r in v.reasons)
-    hostile = judge(tone=_tone(loud=7, pitch=4.5, sd=2.5), pace=PACE, turn=None, cues=(), baseline=BASE,
-                    speech_span=(0, 3), settings=S)
-    assert hostile.label == "aggressive"
+    assert any(r.cue == "expressive" and r.style == "assertive" for r in v.reasons)
+    assert any(f.kind == "expressive" and f.severity == "info" for f in flags_for(v, ()))
 
 
-def test_language_and_thresholds_move_the_verdict():
+def test_language_moves_the_verdict():
     cues = find_cues(_words("calm down I'll do it but just this once you should have called earlier"))
-    v = judge(tone=_tone(), pace=PACE, turn=None, cues=cues, baseline=BASE, speech_span=(0, 4), settings=S)
+    v = _judge(cues=cues)
     assert v.label == "aggressive"
     assert {r.cue for r in v.reasons} >= {"dismissive", "ultimatum", "blame"}
+    assert next(r for r in v.reasons if r.cue == "dismissive").phrase == "calm down"
     sorry = find_cues(_words("sorry I'm so sorry I guess maybe sorry"))
-    assert judge(tone=_tone(), pace=PACE, turn=None, cues=sorry, baseline=BASE, speech_span=(0, 4),
-                 settings=S).label == "passive"
-    strict = load_settings(overrides={"verdict_min_score": 10.0})
-    assert judge(tone=_tone(), pace=PACE, turn=None, cues=cues, baseline=BASE, speech_span=(0, 4),
-                 settings=strict).label == "assertive"
+    assert _judge(cues=sorry).label == "passive"
+    gentle = load_settings(overrides={"language_cue_score": 0.1})
+    assert _judge(cues=cues, settings=gentle).label == "assertive"
 
 
-def test_wpm_thresholds():
-    fast = PaceMetrics(175.0, 5.0, 5.5, 20, 30)
-    v = judge(tone=_tone(), pace=fast, turn=None, cues=(), baseline=BASE, speech_span=(0, 4), settings=S)
-    assert any(r.cue == "rushed" and r.threshold == S.rushed_wpm for r in v.reasons)
-    slow = PaceMetrics(80.0, 2.0, 2.5, 8, 10)
-    v = judge(tone=_tone(), pace=slow, turn=None, cues=(), baseline=BASE, speech_span=(0, 4), settings=S)
-    assert any(r.cue == "slow" for r in v.reasons)
+def test_rough_fallback_words_never_drive_the_verdict():
+    words = _words("calm down you should have read the terms this is not my problem " * 2)
+    cues = find_cues(words)
+    fast = PaceMetrics(260.0, 5.0, 5.5, 26, 26)
+    rough = Transcript("pocketsphinx", "en-us", "", words, note="Rough fallback transcript")
+    trusted = Transcript("vosk", "small-en", "", words)
+    v = _judge(pace=fast, cues=cues, baseline=None, transcript=rough, speaking_time_s=4.0)
+    assert v.label == "assertive" and v.reasons == ()
+    assert any("rough" in n for n in v.notes)
+    assert _judge(pace=fast, cues=cues, baseline=None, transcript=trusted, speaking_time_s=4.0).label == "aggressive"
+
+
+@pytest.mark.parametrize("words,speech_s,flagged", [
+    (20, 4.0, True),
+    (7, 4.0, False),  # too few words for a rate
+    (20, 2.5, False),  # too little speech
+])
+def test_words_per_minute_needs_enough_words_and_speech(words, speech_s, flagged):
+    fast = PaceMetrics(230.0, 5.0, 5.5, 20, words)
+    trusted = Transcript("vosk", "m", "", _words("word " * words))
+    v = _judge(pace=fast, baseline=None, transcript=trusted, speaking_time_s=speech_s)
+    assert any(r.cue == "rushed" and r.threshold == S.rushed_wpm for r in v.reasons) == flagged
+
+
+def test_with_a_baseline_pace_is_judged_against_its_rate_not_in_words_per_minute():
+    trusted = Transcript("vosk", "m", "", _words("word " * 20))
+    same_rate = PaceMetrics(230.0, 3.5, 4.0, 14, 20)  # a fast talker at their own normal rate
+    assert not any(r.cue == "rushed" for r in _judge(pace=same_rate, transcript=trusted, speaking_time_s=4).reasons)
+    faster = PaceMetrics(None, 7.0, 8.0, 28, None)  # twice their own articulation rate
+    r = next(r for r in _judge(pace=faster).reasons if r.cue == "rushed")
+    assert r.value == pytest.approx(2.0) and r.unit == "x baseline" and r.threshold > 1.0
 
 
 def test_end_to_end_synthetic_aggressive_and_passive_replies():

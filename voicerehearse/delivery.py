@@ -1,37 +1,162 @@
-"""The verdict: metrics + thresholds + the trainee's baseline -> aggressive / passive / assertive, explained.
+"""The verdict: measures relative to the trainee's baseline -> aggressive / passive / assertive, explained exactly.
 
-Each cue that crosses its threshold becomes a :class:`Reason` (cue, value, baseline, threshold, span) whose
-weight is how far past the threshold it went (1.0 at the threshold, capped at 3). A style's score is the sum of
-its reasons' weights; assertive starts at ``verdict_min_score`` (and gains from assertive language), so a reply
-is assertive unless aggressive or passive cues clearly outweigh it.
+Each acoustic cue is the difference from the baseline in units of its **normal spread** (how much two neutral
+sentences of one speaker differ, a setting per cue), so ``z = 1`` is an everyday difference. A cue counts only
+past ``cue_threshold_spreads``, and then by how far past: ``contribution = weight x (|z| - threshold)``, with the
+weights fitted on labelled speech (``delivery_model.toml``, written by ``scripts/fit_delivery.py``). So a cue a hair
+past its threshold adds almost nothing and cannot decide alone.
 
->>> from voicerehearse.types import PaceMetrics, ToneMetrics
+A style's score is its prior (the model's intercept; 0 for assertive) plus the contributions of its reasons —
+acoustic, timing (interruptions, a long wait) and language — so every score is explained exactly by its reasons.
+The label is the highest score; ``confidence`` is its softmax probability.
+
+>>> from voicerehearse.types import PaceMetrics, ToneMetrics, Baseline
 >>> from voicerehearse.settings import load_settings
->>> tone = ToneMetrics(-14.0, 9.0, 260.0, 4.5, 3.0, -8.0, 7.0, 0.8, "baseline.wav")
->>> pace = PaceMetrics(None, 4.0, 5.0, 10, None)
->>> v = judge(tone=tone, pace=pace, turn=None, cues=(), baseline=None, speech_span=(0.5, 3.0), settings=load_settings())
->>> v.label, [r.cue for r in v.reasons]
-('aggressive', ['vocal_effort', 'raised_voice', 'raised_pitch'])
+>>> base = Baseline(-26.0, 180.0, 2.0, -12.0, 4.0, "calm.wav")
+>>> tone = ToneMetrics(-14.0, 12.0, 285.0, 8.0, 3.0, -2.0, 10.0, 0.8, "calm.wav")
+>>> v = judge(tone=tone, pace=PaceMetrics(None, 4.0, 4.2, 10, None), turn=None, cues=(), baseline=base,
+...           speech_span=(0.5, 3.0), settings=load_settings())
+>>> v.label, [r.cue for r in v.reasons if r.style == "aggressive"]
+('aggressive', ['raised_voice', 'raised_pitch', 'vocal_effort'])
+>>> round(v.prior.aggressive + sum(r.contribution for r in v.reasons if r.style == "aggressive"), 3) == v.scores.aggressive
+True
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import math
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
 
 from voicerehearse.analysis.lexicon import category
-from voicerehearse.types import Baseline, CueMatch, Flag, Interruption, PaceMetrics, Reason, StyleScores, ToneMetrics, TurnTiming, Verdict
+from voicerehearse.errors import ConfigError
+from voicerehearse.types import (Baseline, CueMatch, Flag, Interruption, PaceMetrics, Reason, StyleScores, ToneMetrics,
+                                 Transcript, TurnTiming, Verdict)
 
-_MAX_WEIGHT = 3.0
-
-
-def _weight(value: float, threshold: float, neutral: float) -> float:
-    span = abs(threshold - neutral) or 1.0
-    return min(_MAX_WEIGHT, abs(value - neutral) / span)
+STYLES = ("aggressive", "passive", "assertive")
 
 
-def _reason(cue, style, value, threshold, *, neutral, baseline, unit, message, span, scale=1.0) -> Reason:
-    return Reason(cue, style, round(value, 3), None if baseline is None else round(baseline, 3), threshold, unit,
-                  message, span[0], span[1], round(scale * _weight(value, threshold, neutral), 3))
+@dataclass(frozen=True)
+class AcousticCue:
+    """One direction of one measure: e.g. loudness above the baseline is ``raised_voice``."""
+
+    name: str
+    style: str  # the style it argues for
+    measure: str  # key of :func:`cue_deltas`
+    direction: int  # +1: above the baseline, -1: below
+    unit: str
+    spread_setting: str  # the settings field holding this measure's normal spread
+    says: str  # what it sounds like, for the message
+
+
+ACOUSTIC_CUES: tuple[AcousticCue, ...] = (
+    AcousticCue("raised_voice", "aggressive", "loudness", +1, "dB", "loudness_spread_db", "a raised voice"),
+    AcousticCue("soft_voice", "passive", "loudness", -1, "dB", "loudness_spread_db", "a soft voice"),
+    AcousticCue("raised_pitch", "aggressive", "pitch", +1, "st", "pitch_spread_st", "a raised, tense pitch"),
+    AcousticCue("lowered_pitch", "passive", "pitch", -1, "st", "pitch_spread_st", "a lowered, flat pitch"),
+    AcousticCue("expressive", "assertive", "pitch_sd", +1, "st", "pitch_sd_spread_st", "a lively, engaged melody"),
+    AcousticCue("monotone", "passive", "pitch_sd", -1, "st", "pitch_sd_spread_st", "a monotone"),
+    AcousticCue("vocal_effort", "aggressive", "effort", +1, "dB", "effort_spread_db", "a strained, pressed voice"),
+    AcousticCue("low_effort", "passive", "effort", -1, "dB", "effort_spread_db", "a breathy, low-energy voice"),
+    AcousticCue("rushed", "aggressive", "rate", +1, "x baseline", "articulation_spread_pct", "rushed speech"),
+    AcousticCue("slow", "passive", "rate", -1, "x baseline", "articulation_spread_pct", "slow, dragging speech"),
+)
+_MEASURE_NAME = {"loudness": "Loudness", "pitch": "Pitch", "pitch_sd": "Pitch variation", "effort": "Vocal effort",
+                 "rate": "Articulation rate"}
+
+
+@dataclass(frozen=True)
+class DeliveryModel:
+    """Fitted weights of the verdict (see ``scripts/fit_delivery.py``)."""
+
+    version: str
+    prior: StyleScores  # intercepts; assertive is the reference (0)
+    weights: dict  # acoustic cue name -> weight per spread past the threshold (>= 0)
+    source: str
+
+
+def load_model(path: str | Path | None = None) -> DeliveryModel:
+    """The bundled model, or the TOML file at ``path``; raises ConfigError when it is unreadable or incomplete.
+
+    >>> load_model().prior.assertive
+    0.0
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8") if path else \
+            resources.files("voicerehearse").joinpath("delivery_model.toml").read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+        weights = {c.name: float(data["weights"][c.name]) for c in ACOUSTIC_CUES}
+        prior = StyleScores(float(data["prior"]["aggressive"]), float(data["prior"]["passive"]), 0.0)
+    except OSError as exc:
+        raise ConfigError(f"delivery model {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"delivery model {path or '(bundled)'} is not a valid model file: {exc}") from None
+    if any(w < 0 or not math.isfinite(w) for w in weights.values()):
+        raise ConfigError(f"delivery model {path or '(bundled)'}: weights must be finite and >= 0")
+    return DeliveryModel(str(data.get("version", "?")), prior, weights, str(path or "bundled"))
+
+
+@lru_cache(maxsize=8)
+def _model(path: str) -> DeliveryModel:
+    return load_model(path or None)
+
+
+def cue_deltas(tone: ToneMetrics, pace: PaceMetrics, baseline: Baseline | None, settings) -> dict:
+    """Each measure's difference from the reference, in its unit, with the reference value: ``{measure: (delta,
+    reference)}``; a measure that cannot be compared is left out. Without a baseline only loudness (against
+    ``default_loudness_dbfs``) and pitch variation (against ``default_pitch_sd_st``) are compared."""
+    out = {}
+    if tone.loudness_delta_db is not None:
+        out["loudness"] = (tone.loudness_delta_db, tone.loudness_db - tone.loudness_delta_db)
+    if tone.pitch_delta_st is not None:
+        out["pitch"] = (tone.pitch_delta_st, tone.pitch_median_hz / 2 ** (tone.pitch_delta_st / 12))
+    ref_sd = baseline.pitch_sd_st if baseline is not None else settings.default_pitch_sd_st
+    if tone.pitch_sd_st is not None and ref_sd is not None:
+        out["pitch_sd"] = (tone.pitch_sd_st - ref_sd, ref_sd)
+    if tone.alpha_ratio_delta_db is not None:
+        out["effort"] = (tone.alpha_ratio_delta_db, tone.alpha_ratio_db - tone.alpha_ratio_delta_db)
+    base_rate = baseline.articulation_rate if baseline is not None else None
+    if pace.articulation_rate and base_rate:
+        out["rate"] = (pace.articulation_rate / base_rate, base_rate)
+    return out
+
+
+def _spread(cue: AcousticCue, baseline: Baseline | None, settings) -> float:
+    if cue.measure == "loudness" and baseline is None:
+        return settings.default_loudness_spread_db
+    return getattr(settings, cue.spread_setting)
+
+
+def cue_excess(tone: ToneMetrics, pace: PaceMetrics, baseline: Baseline | None, settings) -> dict[str, float]:
+    """How many normal spreads past its threshold each acoustic cue is (0 when inside): the model's inputs.
+
+    >>> from voicerehearse.settings import load_settings
+    >>> s = load_settings()
+    >>> t = ToneMetrics(-20.0, 6.0, None, None, None, None, None, None, "absolute defaults")
+    >>> cue_excess(t, PaceMetrics(None, None, None, 0, None), None, s)["raised_voice"] == 6 / s.default_loudness_spread_db - s.cue_threshold_spreads
+    True
+    """
+    deltas = cue_deltas(tone, pace, baseline, settings)
+    out = {}
+    for cue in ACOUSTIC_CUES:
+        if cue.measure not in deltas:
+            continue
+        delta = deltas[cue.measure][0]
+        spread = _spread(cue, baseline, settings)
+        z = math.log(delta) / math.log1p(spread / 100) if cue.measure == "rate" else delta / spread
+        out[cue.name] = max(0.0, cue.direction * z - settings.cue_threshold_spreads)
+    return out
+
+
+def _threshold(cue: AcousticCue, baseline: Baseline | None, settings) -> float:
+    """The cue's threshold in its own unit (a difference from the baseline; a ratio for the rate)."""
+    k = settings.cue_threshold_spreads * _spread(cue, baseline, settings)
+    if cue.measure == "rate":
+        return round((1 + _spread(cue, baseline, settings) / 100) ** (cue.direction * settings.cue_threshold_spreads), 3)
+    return round(cue.direction * k, 3)
 
 
 def _stretch(tone: ToneMetrics, crosses, span) -> tuple[float, float]:
@@ -40,94 +165,67 @@ def _stretch(tone: ToneMetrics, crosses, span) -> tuple[float, float]:
     return (hits[0].start, hits[-1].end) if hits else span
 
 
-def _tone_reasons(tone: ToneMetrics, baseline: Baseline | None, s, span) -> list[Reason]:
-    out = []
+def _acoustic_reasons(tone, pace, baseline, settings, model, span) -> list[Reason]:
+    deltas = cue_deltas(tone, pace, baseline, settings)
+    excess = cue_excess(tone, pace, baseline, settings)
     ref = tone.baseline
-    sd, base_sd = tone.pitch_sd_st, baseline.pitch_sd_st if baseline else None
-    lively = sd is not None and base_sd is not None and sd - base_sd >= s.expressive_delta_st
-    if lively:
-        out.append(Reason("expressive", "assertive", round(sd, 3), round(base_sd, 3), s.expressive_delta_st, "st",
-                          f"Lively pitch ({sd - base_sd:+.1f} st more variation than {ref}) sounds engaged and upbeat, "
-                          "not hostile.", span[0], span[1], s.expressive_weight))
-    arousal = s.expressive_arousal_factor if lively else 1.0
-    upbeat = " (counted as enthusiasm: pitch is lively)" if lively else ""
-    base_loud = None if tone.loudness_db is None or tone.loudness_delta_db is None else tone.loudness_db - tone.loudness_delta_db
-    d = tone.loudness_delta_db
-    if d is not None and d >= s.loud_delta_db:
-        where = _stretch(tone, lambda seg: seg.loudness_db - base_loud >= s.loud_delta_db, span)
-        out.append(_reason("raised_voice", "aggressive", d, s.loud_delta_db, neutral=0.0, baseline=base_loud, unit="dB",
-                           message=f"Voice {d:+.1f} dB louder than {ref} (threshold {s.loud_delta_db:+g} dB){upbeat}.",
-                           span=where, scale=arousal))
-    if d is not None and d <= s.quiet_delta_db:
-        where = _stretch(tone, lambda seg: seg.loudness_db - base_loud <= s.quiet_delta_db, span)
-        out.append(_reason("soft_voice", "passive", d, s.quiet_delta_db, neutral=0.0, baseline=base_loud, unit="dB",
-                           message=f"Voice {d:+.1f} dB softer than {ref} (threshold {s.quiet_delta_db:+g} dB).",
-                           span=where))
-    p = tone.pitch_delta_st
-    base_pitch = None if p is None else tone.pitch_median_hz / 2 ** (p / 12)
-    if p is not None and p >= s.high_pitch_delta_st:
-        out.append(_reason("raised_pitch", "aggressive", p, s.high_pitch_delta_st, neutral=0.0, baseline=base_pitch,
-                           unit="st", message=f"Pitch {p:+.1f} semitones above {ref} "
-                                              f"(threshold {s.high_pitch_delta_st:+g} st){upbeat}.",
-                           span=span, scale=arousal))
-    if p is not None and p <= s.low_pitch_delta_st:
-        out.append(_reason("lowered_pitch", "passive", p, s.low_pitch_delta_st, neutral=0.0, baseline=base_pitch,
-                           unit="st", message=f"Pitch {p:+.1f} semitones below {ref} (threshold {s.low_pitch_delta_st:+g} st).",
-                           span=span))
-    if sd is not None and sd < s.monotone_sd_st and (base_sd is None or sd <= s.monotone_ratio * base_sd):
-        out.append(_reason("monotone", "passive", sd, s.monotone_sd_st, neutral=2 * s.monotone_sd_st, baseline=base_sd,
-                           unit="st", message=f"Pitch varies only {sd:.1f} semitones (monotone below {s.monotone_sd_st:g} st).",
-                           span=span))
-    a = tone.alpha_ratio_delta_db
-    base_alpha = None if a is None else tone.alpha_ratio_db - a
-    if a is not None and a >= s.effort_delta_db:
-        out.append(_reason("vocal_effort", "aggressive", a, s.effort_delta_db, neutral=0.0, baseline=base_alpha, unit="dB",
-                           message=f"Strained, pressed voice: high-frequency energy {a:+.1f} dB over {ref} "
-                                   f"(threshold {s.effort_delta_db:+g} dB).", span=span, scale=s.effort_weight))
-    if a is not None and a <= s.low_effort_delta_db:
-        out.append(_reason("low_effort", "passive", a, s.low_effort_delta_db, neutral=0.0, baseline=base_alpha, unit="dB",
-                           message=f"Breathy, low-energy voice: high-frequency energy {a:+.1f} dB under {ref} "
-                                   f"(threshold {s.low_effort_delta_db:+g} dB).", span=span, scale=s.effort_weight))
-    return out
-
-
-def _pace_reasons(pace: PaceMetrics, baseline: Baseline | None, s, span) -> list[Reason]:
     out = []
-    w = pace.words_per_minute
-    if w is not None and w > s.rushed_wpm:
-        out.append(_reason("rushed", "aggressive", w, s.rushed_wpm, neutral=135.0, baseline=None, unit="wpm",
-                           message=f"{w:.0f} words per minute is rushed (over {s.rushed_wpm:g}).", span=span))
-    elif w is not None and w < s.slow_wpm:
-        out.append(_reason("slow", "passive", w, s.slow_wpm, neutral=135.0, baseline=None, unit="wpm",
-                           message=f"{w:.0f} words per minute is slow (under {s.slow_wpm:g}).", span=span))
-    base_rate = baseline.articulation_rate if baseline else None
-    rate = pace.articulation_rate
-    if w is None and rate is not None and base_rate:
-        ratio = rate / base_rate
-        if ratio >= s.fast_rate_ratio:
-            out.append(_reason("rushed", "aggressive", ratio, s.fast_rate_ratio, neutral=1.0, baseline=1.0, unit="x baseline",
-                               message=f"Articulation {rate:.1f} syllables/s is {ratio:.2f}x the baseline {base_rate:.1f} "
-                                       f"(threshold {s.fast_rate_ratio:g}x).", span=span))
-        elif ratio <= s.slow_rate_ratio:
-            out.append(_reason("slow", "passive", ratio, s.slow_rate_ratio, neutral=1.0, baseline=1.0, unit="x baseline",
-                               message=f"Articulation {rate:.1f} syllables/s is {ratio:.2f}x the baseline {base_rate:.1f} "
-                                       f"(threshold {s.slow_rate_ratio:g}x).", span=span))
+    for cue in ACOUSTIC_CUES:
+        if excess.get(cue.name, 0.0) <= 0.0:
+            continue
+        delta, reference = deltas[cue.measure]
+        threshold = _threshold(cue, baseline, settings)
+        where = span
+        if cue.measure == "loudness":
+            where = _stretch(tone, lambda seg: cue.direction * (seg.loudness_db - reference) >= cue.direction * threshold,
+                             span)
+        shown = f"{delta:.2f}x" if cue.measure == "rate" else f"{delta:+.1f} {cue.unit}"
+        limit = f"{threshold:g}x" if cue.measure == "rate" else f"{threshold:+g} {cue.unit}"
+        message = (f"{_MEASURE_NAME[cue.measure]} {shown} against {ref} (normal variation ends at {limit}): "
+                   f"sounds like {cue.says}.")
+        contribution = round(model.weights[cue.name] * excess[cue.name], 3)
+        out.append(Reason(cue.name, cue.style, round(delta, 3), round(reference, 3), threshold, cue.unit, message,
+                          where[0], where[1], contribution, contribution))
     return out
+
+
+def trusted_words(transcript: Transcript | None) -> bool:
+    """Only words from a real recogniser (or given by the user) drive the verdict; the rough fallback is shown only."""
+    return transcript is not None and not transcript.rough
+
+
+def _pace_reasons(pace: PaceMetrics, baseline: Baseline | None, transcript, speaking_time_s, s) -> list[Reason]:
+    """Words per minute, only when there is no baseline rate to compare with, from trusted words, and enough of
+    them (``wpm_min_words`` over ``wpm_min_speech_s``)."""
+    w = pace.words_per_minute
+    if (w is None or not trusted_words(transcript) or (baseline is not None and baseline.articulation_rate)
+            or (pace.word_count or 0) < s.wpm_min_words or (speaking_time_s or 0.0) < s.wpm_min_speech_s):
+        return []
+    for cue, style, limit, sign in (("rushed", "aggressive", s.rushed_wpm, 1), ("slow", "passive", s.slow_wpm, -1)):
+        excess = sign * (w - limit) / s.wpm_score_step_wpm
+        if excess > 0:
+            word = "rushed" if sign > 0 else "slow"
+            c = round(excess, 3)
+            return [Reason(cue, style, round(w, 1), None, limit, "wpm",
+                           f"{w:.0f} words per minute is {word} ({'over' if sign > 0 else 'under'} {limit:g}).",
+                           None, None, c, c)]
+    return []
 
 
 def _turn_reasons(turn: TurnTiming | None, talk_overs: tuple[Interruption, ...], s) -> list[Reason]:
     out = []
     for i in (turn.interruptions if turn else ()) + talk_overs:
-        # talking over the customer is aggressive on its own; the longer, the more (1.2 at 0.2 s, 3 from 2 s)
-        out.append(Reason("interruption", "aggressive", i.duration_s, None, s.barge_in_min_s, "s",
+        # talking over the customer is aggressive on its own; the longer, the more
+        c = round(min(s.interruption_score_max, s.interruption_score + s.interruption_score_per_s * i.duration_s), 3)
+        out.append(Reason("interruption", "aggressive", round(i.duration_s, 3), None, s.barge_in_min_s, "s",
                           f"Talked over the customer for {i.duration_s:.1f} s before they finished "
-                          f"(counts from {s.barge_in_min_s:g} s).", i.start, i.end,
-                          round(min(_MAX_WEIGHT, 1.0 + i.duration_s), 3)))
+                          f"(counts from {s.barge_in_min_s:g} s).", i.start, i.end, c, c))
     lat = turn.response_latency_s if turn else None
     if lat is not None and lat >= s.long_latency_s:
-        out.append(Reason("long_latency", "passive", lat, None, s.long_latency_s, "s",
+        c = round(s.latency_score + s.latency_score_per_s * (lat - s.long_latency_s), 3)
+        out.append(Reason("long_latency", "passive", round(lat, 3), None, s.long_latency_s, "s",
                           f"Waited {lat:.1f} s before answering (hesitant from {s.long_latency_s:g} s).",
-                          turn.prompt_end_s, turn.reply_start_s, round(_weight(lat, s.long_latency_s, 0.0), 3)))
+                          turn.prompt_end_s, turn.reply_start_s, c, c))
     return out
 
 
@@ -135,49 +233,81 @@ def _language_reasons(cues: tuple[CueMatch, ...], s) -> list[Reason]:
     out = []
     apologies = [c for c in cues if c.category == "apology"]
     for c in cues:
-        if c.style == "assertive" or c.category == "apology":
+        if c.category == "apology":
             continue
+        score = s.assertive_phrase_score if c.style == "assertive" else s.language_cue_score
         out.append(Reason(c.category, c.style, None, None, None, "phrase",
-                          f"\u201c{c.phrase}\u201d: {category(c.category).advice}", c.start, c.end, 1.0))
+                          f"\u201c{c.phrase}\u201d: {category(c.category).advice}", c.start, c.end, score, score,
+                          phrase=c.phrase))
     if len(apologies) >= s.repeated_apology_count:
         out.append(Reason("repeated_apology", "passive", float(len(apologies)), None, float(s.repeated_apology_count),
                           "apologies", f"Apologised {len(apologies)} times: {category('apology').advice}",
-                          apologies[0].start, apologies[-1].end, 1.0))
+                          apologies[0].start, apologies[-1].end, s.language_cue_score, s.language_cue_score))
     return out
 
 
 def judge(*, tone: ToneMetrics, pace: PaceMetrics, turn: TurnTiming | None, cues: tuple[CueMatch, ...],
           baseline: Baseline | None, speech_span: tuple[float, float] | None, settings,
-          talk_overs: tuple[Interruption, ...] = ()) -> Verdict:
-    """Weigh every cue against its threshold and name the style. ``speech_span``: first..last speech (None: no speech)."""
+          talk_overs: tuple[Interruption, ...] = (), transcript: Transcript | None = None,
+          speaking_time_s: float | None = None) -> Verdict:
+    """Weigh every cue and name the style. ``speech_span``: first..last speech (None: no speech).
+
+    Language cues count only when ``cues`` come from trusted words (see :func:`trusted_words`); pass
+    ``transcript`` so the judge can tell. Untimed or user-given words (``transcript=None``) are trusted.
+    """
     if speech_span is None:
         return Verdict("no speech", StyleScores(0.0, 0.0, 0.0), (), ("No speech was found in the recording.",))
+    model = _model(settings.delivery_model)
     span = (round(speech_span[0], 3), round(speech_span[1], 3))
-    reasons = (_tone_reasons(tone, baseline, settings, span) + _pace_reasons(pace, baseline, settings, span)
-               + _turn_reasons(turn, talk_overs, settings) + _language_reasons(cues, settings))
-    totals = Counter()
+    words_ok = transcript is None or trusted_words(transcript)
+    reasons = (_acoustic_reasons(tone, pace, baseline, settings, model, span)
+               + _pace_reasons(pace, baseline, transcript, speaking_time_s, settings)
+               + _turn_reasons(turn, talk_overs, settings)
+               + (_language_reasons(cues, settings) if words_ok else []))
+    totals = {style: getattr(model.prior, style) for style in STYLES}
     for r in reasons:
-        totals[r.style] += r.weight
-    positive = sum(1 for c in cues if c.style == "assertive")
-    scores = StyleScores(round(totals["aggressive"], 3), round(totals["passive"], 3),
-                         round(settings.verdict_min_score + totals["assertive"] + 0.5 * positive, 3))
-    label = max(("assertive", scores.assertive), ("aggressive", scores.aggressive), ("passive", scores.passive),
-                key=lambda kv: kv[1])[0]
+        totals[r.style] += r.contribution
+    scores = StyleScores(*(round(totals[style], 3) for style in STYLES))
+    label = max(("assertive", "aggressive", "passive"), key=lambda style: totals[style])  # ties: assertive
+    top = max(totals.values())
+    confidence = 1.0 / sum(math.exp(v - top) for v in totals.values())
     notes = []
-    if tone.baseline == "absolute defaults":
-        notes.append("No baseline recording: loudness is compared with a default level and pitch level is not judged.")
-    reasons.sort(key=lambda r: (r.style != label, -r.weight))
-    return Verdict(label, scores, tuple(reasons), tuple(notes))
+    if baseline is None:
+        notes.append("No baseline recording: loudness is compared with a default level and pitch level, effort "
+                     "and pace are not judged.")
+    if transcript is not None and not words_ok and transcript.words:
+        notes.append("The words come from the rough fallback recogniser: shown, but not used for the verdict.")
+    reasons.sort(key=lambda r: (r.style != label, -r.contribution))
+    return Verdict(label, scores, tuple(reasons), tuple(notes), confidence=round(confidence, 3),
+                   prior=model.prior)
 
 
 def flags_for(verdict: Verdict, cues: tuple[CueMatch, ...]) -> tuple[Flag, ...]:
-    """Time-stamped flags for the report: every reason, plus assertive language as positive notes."""
+    """Time-stamped flags for the report: every reason against the assertive style, plus assertive cues as
+    positive notes."""
     flags = []
     for r in verdict.reasons:
-        severity = "problem" if r.weight >= 1.5 or r.cue == "interruption" else "warning"
+        if r.style == "assertive":
+            flags.append(Flag(r.cue, "info", r.start, r.end, r.message))
+            continue
+        severity = "problem" if r.contribution >= 1.5 or r.cue == "interruption" else "warning"
         flags.append(Flag(r.cue, severity, r.start, r.end, r.message))
-    for c in cues:
-        if c.style == "assertive":
-            flags.append(Flag(c.category, "info", c.start, c.end, f"\u201c{c.phrase}\u201d: {category(c.category).advice}"))
     flags.sort(key=lambda f: (f.start is None, f.start or 0.0))
     return tuple(flags)
+
+
+def normal_band(measure: str, settings) -> tuple[float, float]:
+    """The range of a measure's difference from the baseline inside which no cue fires (for charts); a ratio
+    range for ``rate``.
+
+    >>> from voicerehearse.settings import load_settings
+    >>> s = load_settings()
+    >>> normal_band("loudness", s) == (-s.cue_threshold_spreads * s.loudness_spread_db, s.cue_threshold_spreads * s.loudness_spread_db)
+    True
+    """
+    cue = next(c for c in ACOUSTIC_CUES if c.measure == measure and c.direction > 0)
+    k = settings.cue_threshold_spreads
+    spread = getattr(settings, cue.spread_setting)
+    if measure == "rate":
+        return (round((1 + spread / 100) ** -k, 3), round((1 + spread / 100) ** k, 3))
+    return (-k * spread, k * spread)

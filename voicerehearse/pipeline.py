@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -18,12 +19,12 @@ from voicerehearse.analysis import overlap
 from voicerehearse.analysis.frames import framed_from_settings, speech_activity
 from voicerehearse.analysis.lexicon import find_cues
 from voicerehearse.analysis.pace import pace_metrics, syllable_nuclei
-from voicerehearse.analysis.tone import measure_voice, tone_metrics
+from voicerehearse.analysis.tone import VoiceMeasures, measure_voice, tone_metrics
 from voicerehearse.audio.io import load_audio
 from voicerehearse.delivery import flags_for, judge
 from voicerehearse.errors import BaselineError, ConfigError, TranscriptFormatError
 from voicerehearse.settings import load_settings
-from voicerehearse.types import Analysis, Audio, Baseline, Interruption, Transcript
+from voicerehearse.types import Analysis, Audio, Baseline, Interruption, StyleScores, Transcript, Verdict
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,13 @@ def measure_baseline(path: str | os.PathLike, settings=None) -> Baseline:
     """The trainee's neutral reference from a calibration read; raises BaselineError when it holds no speech."""
     settings = settings or load_settings()
     return baseline_from_audio(load_audio(path, settings=settings), Path(path).name, settings)
+
+
+def baseline_from_analysis(analysis: Analysis, source: str) -> Baseline:
+    """The measures of an analysed neutral read as a :class:`Baseline` (what :func:`baseline_from_audio` gives)."""
+    t = analysis.tone
+    return Baseline(t.loudness_db, t.pitch_median_hz, t.pitch_sd_st, t.alpha_ratio_db, analysis.pace.articulation_rate,
+                    source)
 
 
 def baseline_from_audio(audio: Audio, source: str, settings=None) -> Baseline:
@@ -121,14 +129,7 @@ def analyze_audio(
     pace = pace_metrics(nuclei, activity, transcript)
     tone = tone_metrics(voice, baseline, settings)
     cues = find_cues(transcript.words) if transcript else ()
-    span = (activity.segments[0].start, activity.segments[-1].end) if has_voice else None
-    talk_overs = ()
-    if stereo_metrics is not None:  # in a call recording the agent's talk-overs are interruptions of the customer
-        talk_overs = tuple(Interruption(o.start, o.end, o.duration_s)
-                           for o in stereo_metrics.talk_overs if o.interrupter == "agent")
-    verdict = judge(tone=tone, pace=pace, turn=turn, cues=cues, baseline=baseline, speech_span=span,
-                    settings=settings, talk_overs=talk_overs)
-    return Analysis(
+    measured = Analysis(
         file=audio.path or "",
         duration_s=round(audio.duration_s, 4),
         sample_rate=audio.source_sample_rate,
@@ -140,9 +141,47 @@ def analyze_audio(
         turn=turn,
         stereo=stereo_metrics,
         cues=cues,
-        delivery=verdict,
-        flags=flags_for(verdict, cues),
+        delivery=_NOT_JUDGED,
+        flags=(),
     )
+    return _judged(measured, baseline, settings, has_voice=has_voice)
+
+
+_NOT_JUDGED = Verdict("no speech", StyleScores(0.0, 0.0, 0.0), ())
+
+
+def _judged(analysis: Analysis, baseline: Baseline | None, settings, *, has_voice: bool) -> Analysis:
+    speech = analysis.speech
+    span = (speech.segments[0].start, speech.segments[-1].end) if has_voice else None
+    talk_overs = ()
+    if analysis.stereo is not None:  # in a call recording the agent's talk-overs are interruptions of the customer
+        talk_overs = tuple(Interruption(o.start, o.end, o.duration_s)
+                           for o in analysis.stereo.talk_overs if o.interrupter == "agent")
+    verdict = judge(tone=analysis.tone, pace=analysis.pace, turn=analysis.turn, cues=analysis.cues, baseline=baseline,
+                    speech_span=span, settings=settings, talk_overs=talk_overs,
+                    transcript=analysis.transcript, speaking_time_s=speech.speaking_time_s)
+    return dataclasses.replace(analysis, delivery=verdict, flags=flags_for(verdict, analysis.cues))
+
+
+def rejudge(analysis: Analysis, baseline: Baseline | None, settings=None) -> Analysis:
+    """The same recording judged against another baseline, without measuring it again.
+
+    >>> import numpy as np
+    >>> from voicerehearse.audio.io import from_array
+    >>> t = np.arange(32000) / 16000
+    >>> y = (0.1 * np.sin(2 * np.pi * 180 * t) * np.sin(np.pi * 4 * t) ** 2).astype(np.float32)
+    >>> a = analyze_audio(from_array(y, 16000))
+    >>> b = Baseline(a.tone.loudness_db, a.tone.pitch_median_hz, a.tone.pitch_sd_st, a.tone.alpha_ratio_db,
+    ...              a.pace.articulation_rate, "self")
+    >>> rejudge(a, b).tone.loudness_delta_db
+    0.0
+    """
+    settings = settings or load_settings()
+    t = analysis.tone
+    voice = VoiceMeasures(t.loudness_db, t.pitch_median_hz, t.pitch_sd_st, t.alpha_ratio_db, t.voiced_fraction,
+                          track=None, segments=t.segments)
+    rebased = dataclasses.replace(analysis, tone=tone_metrics(voice, baseline, settings))
+    return _judged(rebased, baseline, settings, has_voice=analysis.delivery.label != "no speech")
 
 
 def _check_inputs(audio: Audio, prompt: Audio | None, prompt_start_s: float, transcript: Transcript | None) -> None:

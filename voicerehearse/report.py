@@ -424,6 +424,7 @@ def _fmt(value, pattern: str) -> str:
 
 def turn_charts(report: SessionReport, settings=None) -> list:
     """Pace, loudness and pitch per turn against their thresholds: inline SVG (markupsafe.Markup)."""
+    from voicerehearse.delivery import normal_band
     from voicerehearse.settings import load_settings
     from voicerehearse.web import plots
 
@@ -432,9 +433,9 @@ def turn_charts(report: SessionReport, settings=None) -> list:
     return [
         plots.bar_chart(items("words_per_minute"), band=(st.slow_wpm, st.rushed_wpm), unit="wpm",
                         title="Pace per turn"),
-        plots.bar_chart(items("loudness_delta_db"), band=(st.quiet_delta_db, st.loud_delta_db), unit="dB",
+        plots.bar_chart(items("loudness_delta_db"), band=normal_band("loudness", st), unit="dB",
                         title="Loudness vs baseline", zero=True, band_note="baseline band"),
-        plots.bar_chart(items("pitch_delta_st"), band=(st.low_pitch_delta_st, st.high_pitch_delta_st), unit="st",
+        plots.bar_chart(items("pitch_delta_st"), band=normal_band("pitch", st), unit="st",
                         title="Pitch vs baseline", zero=True, band_note="baseline band"),
     ]
 

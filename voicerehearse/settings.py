@@ -38,6 +38,10 @@ SETTINGS: tuple[Setting, ...] = (
     S("analysis_sample_rate_hz", 16000, "audio", "Every input is resampled to this rate before analysis."),
     S("min_duration_s", 0.3, "audio", "Shorter inputs are rejected as too short to judge."),
     S("max_duration_s", 7200.0, "audio", "Longer inputs are rejected (guards memory on huge files)."),
+    S("min_sample_rate_hz", 4000, "audio", "Files declaring a lower sample rate are rejected before decoding."),
+    S("max_sample_rate_hz", 384000, "audio", "Files declaring a higher sample rate are rejected before decoding."),
+    S("max_channel_count", 16, "audio", "Files with more channels are rejected before decoding."),
+    S("max_decoded_sample_count", 1_000_000_000, "audio", "Files whose duration x rate x channels exceeds this are rejected before decoding."),
     # --- framing and speech activity (de Jong & Wempe style)
     S("frame_length_s", 0.032, "activity", "Analysis window for level and spectrum."),
     S("hop_s", 0.010, "activity", "Step between analysis frames: the time resolution of every span."),
@@ -57,34 +61,39 @@ SETTINGS: tuple[Setting, ...] = (
     S("syllable_min_dip_db", 2.0, "pace", "Level dip needed between two syllable nuclei."),
     S("syllable_smoothing_s", 0.05, "pace", "Length of the smoothing applied to the level contour before peak picking."),
     # --- turn timing against a customer prompt
+    S("prompt_end_below_peak_db", 30.0, "turn", "The customer's line ends at its last frame within this of its loudest, found on the clean prompt."),
     S("barge_in_min_s", 0.2, "turn", "Reply speech during the customer's line must last this long to count as an interruption."),
     S("bleed_margin_db", 8.0, "turn", "Mic level must exceed the predicted prompt bleed by this much to count as the trainee."),
     S("bleed_max_delay_s", 0.5, "turn", "Longest acoustic delay searched between prompt playback and the mic."),
     S("bleed_min_correlation", 0.1, "turn", "Below this normalised correlation the prompt is taken as not heard by the mic."),
     # --- two-channel calls
     S("monologue_gap_s", 1.5, "stereo", "Gaps shorter than this (with no reply from the other side) keep a monologue going."),
-    # --- verdict: tone relative to baseline
-    S("loud_delta_db", 6.0, "verdict", "Active-speech level this far above baseline is a raised voice (aggressive cue)."),
-    S("quiet_delta_db", -6.0, "verdict", "Active-speech level this far below baseline is a soft voice (passive cue)."),
-    S("high_pitch_delta_st", 4.0, "verdict", "Median pitch this far above baseline is a raised pitch (aggressive cue)."),
-    S("low_pitch_delta_st", -1.5, "verdict", "Median pitch this far below baseline is a lowered, flat voice (passive cue)."),
-    S("monotone_sd_st", 1.0, "verdict", "Pitch variability below this is monotone (passive cue)..."),
-    S("monotone_ratio", 0.6, "verdict", "...and, with a baseline, also below this share of the baseline's variability."),
-    S("expressive_delta_st", 3.0, "verdict", "Pitch variability this far above baseline reads as lively and upbeat (counts against 'aggressive')."),
-    S("expressive_weight", 1.0, "verdict", "Score a lively, varied pitch adds to 'assertive'."),
-    S("expressive_arousal_factor", 0.5, "verdict", "With lively pitch, raised voice and raised pitch read as enthusiasm and count this much."),
-    S("effort_delta_db", 6.0, "verdict", "Alpha ratio this far above baseline is raised vocal effort (aggressive cue)."),
-    S("low_effort_delta_db", -4.0, "verdict", "Alpha ratio this far below baseline is low vocal effort (passive cue)."),
-    S("effort_weight", 1.5, "verdict", "Vocal effort is the surest tone cue of hostility: its reasons count this many times."),
+    # --- verdict: tone and pace relative to the baseline, in units of normal variation
+    S("loudness_spread_db", 2.18, "verdict", "Normal loudness difference between two neutral sentences of one speaker (one spread)."),
+    S("pitch_spread_st", 2.48, "verdict", "Normal difference of median pitch between two neutral sentences of one speaker."),
+    S("pitch_sd_spread_st", 0.92, "verdict", "Normal difference of pitch variation (SD) between two neutral sentences of one speaker."),
+    S("effort_spread_db", 3.44, "verdict", "Normal difference of vocal effort (alpha ratio) between two neutral sentences of one speaker."),
+    S("articulation_spread_pct", 27.3, "verdict", "Normal difference of articulation rate between two neutral sentences of one speaker."),
+    S("cue_threshold_spreads", 0.5, "verdict", "A tone or pace cue counts only this many spreads away from the baseline, then by how far past."),
     S("default_loudness_dbfs", -26.0, "verdict", "Reference speech level used when no baseline recording is given."),
-    # --- verdict: pace and timing
-    S("rushed_wpm", 160.0, "verdict", "Words per minute above this is rushed (aggressive cue)."),
-    S("slow_wpm", 100.0, "verdict", "Words per minute below this is slow (passive cue)."),
-    S("fast_rate_ratio", 1.3, "verdict", "Articulation rate this many times the baseline is rushed (aggressive cue)."),
-    S("slow_rate_ratio", 0.8, "verdict", "Articulation rate this many times the baseline is slow (passive cue)."),
-    S("long_latency_s", 2.0, "verdict", "A reply starting this long after the customer stops is hesitant (passive cue)."),
+    S("default_loudness_spread_db", 6.0, "verdict", "Loudness spread without a baseline (mic gain is unknown, so it is wide)."),
+    S("default_pitch_sd_st", 2.0, "verdict", "Reference pitch variation used when no baseline recording is given."),
+    S("delivery_model", "", "verdict", "TOML file of fitted cue weights ('' = the bundled delivery_model.toml)."),
+    # --- verdict: words, pace and timing
+    S("language_cue_score", 1.5, "verdict", "Score an aggressive or passive phrase (or repeated apologies) adds to its style."),
+    S("assertive_phrase_score", 0.5, "verdict", "Score an assertive phrase (empathy, ownership, next step, open question) adds."),
     S("repeated_apology_count", 2, "verdict", "This many apologies in one reply is over-apologising (passive cue)."),
-    S("verdict_min_score", 1.0, "verdict", "A style needs at least this score to replace 'assertive'."),
+    S("rushed_wpm", 160.0, "verdict", "Words per minute above this is rushed (only without a baseline and from trusted words)."),
+    S("slow_wpm", 100.0, "verdict", "Words per minute below this is slow (only without a baseline and from trusted words)."),
+    S("wpm_score_step_wpm", 20.0, "verdict", "Each this many words per minute past rushed_wpm / slow_wpm adds 1 to the score."),
+    S("wpm_min_words", 8, "verdict", "Words per minute is judged only from at least this many words..."),
+    S("wpm_min_speech_s", 3.0, "verdict", "...and at least this much speech."),
+    S("interruption_score", 2.0, "verdict", "Score talking over the customer adds to 'aggressive' at barge_in_min_s..."),
+    S("interruption_score_per_s", 1.0, "verdict", "...plus this much per second of overlap..."),
+    S("interruption_score_max", 4.0, "verdict", "...up to this much per interruption."),
+    S("long_latency_s", 2.0, "verdict", "A reply starting this long after the customer stops is hesitant (passive cue)."),
+    S("latency_score", 0.5, "verdict", "Score a long wait adds to 'passive' at long_latency_s..."),
+    S("latency_score_per_s", 0.75, "verdict", "...plus this much per second longer."),
     # --- live capture (practice)
     S("reply_end_silence_s", 1.2, "capture", "A reply is over after this much silence following speech (or a key press)."),
     S("reply_max_s", 120.0, "capture", "Longest reply recorded after the customer's line ends."),
@@ -98,6 +107,7 @@ SETTINGS: tuple[Setting, ...] = (
     # --- storage
     S("data_dir", "", "store", "Where the database and audio live ('' = $VOICEREHEARSE_DATA_DIR or the user data dir)."),
     S("database_url", "", "store", "SQLAlchemy URL of the database ('' = SQLite file in data_dir; e.g. postgresql://...)."),
+    S("min_password_length", 10, "store", "Shortest password `voicerehearse users add` / `users passwd` accept for a web login."),
 )
 del S
 

@@ -79,6 +79,11 @@ class Transcript:
     note: str | None = None  # e.g. the rough-fallback label shown to users
 
     @property
+    def rough(self) -> bool:
+        """Words from the rough fallback recogniser: shown (labelled), never used to judge."""
+        return self.engine == "pocketsphinx"
+
+    @property
     def timed(self) -> bool:
         return bool(self.words) and all(w.start is not None for w in self.words)
 
@@ -197,7 +202,9 @@ class Reason:
     message: str
     start: float | None
     end: float | None
-    weight: float  # how strongly it pushed the score (1.0 = just at the threshold)
+    weight: float  # kept for older readers: equal to ``contribution``
+    contribution: float = 0.0  # what it added to its style's score (scores = prior + contributions)
+    phrase: str | None = None  # the words, for a language cue
 
 
 @dataclass(frozen=True)
@@ -213,6 +220,8 @@ class Verdict:
     scores: StyleScores
     reasons: tuple[Reason, ...]
     notes: tuple[str, ...] = ()
+    confidence: float | None = None  # 0-1: softmax probability of the label among the three scores
+    prior: StyleScores | None = None  # each style's score before any reason (the model's intercepts)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from voicerehearse.delivery import normal_band
+
 
 @lru_cache(maxsize=64)
 def _peaks(path: str, mtime: float, points: int) -> dict:
@@ -88,10 +90,10 @@ def contour(path: Path, record: dict, settings, channel: int | None = None) -> d
     out = dict(_contour(str(path), path.stat().st_mtime, channel, segments))
     out["baseline"] = {
         "loudness_db": round(base_loud, 2),
-        "loudness_band": [round(base_loud + settings.quiet_delta_db, 2), round(base_loud + settings.loud_delta_db, 2)],
+        "loudness_band": [round(base_loud + d, 2) for d in normal_band("loudness", settings)],
         "pitch_hz": round(base_pitch, 1) if base_pitch else None,
-        "pitch_band": [round(base_pitch * 2 ** (settings.low_pitch_delta_st / 12), 1),
-                       round(base_pitch * 2 ** (settings.high_pitch_delta_st / 12), 1)] if base_pitch else None,
+        "pitch_band": [round(base_pitch * 2 ** (d / 12), 1) for d in normal_band("pitch", settings)]
+        if base_pitch else None,
         "name": tone.get("baseline"),
     }
     return out

@@ -6,6 +6,7 @@ from statistics import mean
 
 from flask import Blueprint, render_template
 
+from voicerehearse.delivery import normal_band
 from voicerehearse.settings import load_settings
 from voicerehearse.web import plots
 from voicerehearse.web.auth import get_trainee_or_404, visible_trainees
@@ -73,9 +74,9 @@ def progress(trainee_id: int):
     pts = lambda key: [(r["date"].strftime("%m-%d"), r[key], r["verdict"]) for r in rows]
     charts = [
         plots.line_chart(pts("wpm"), band=(st.slow_wpm, st.rushed_wpm), unit="wpm", title="Pace (mean per session)"),
-        plots.line_chart(pts("loudness"), band=(st.quiet_delta_db, st.loud_delta_db), unit="dB",
+        plots.line_chart(pts("loudness"), band=normal_band("loudness", st), unit="dB",
                          title="Loudness vs own baseline", band_note="baseline band"),
-        plots.line_chart(pts("pitch"), band=(st.low_pitch_delta_st, st.high_pitch_delta_st), unit="st",
+        plots.line_chart(pts("pitch"), band=normal_band("pitch", st), unit="st",
                          title="Pitch vs own baseline", band_note="baseline band"),
         plots.line_chart(pts("latency"), band=(0.0, st.long_latency_s), unit="s", title="Reply latency",
                          band_note="prompt, not interrupting"),

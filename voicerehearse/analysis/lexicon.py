@@ -13,9 +13,12 @@ ultimatums, blame or dismiss; passive agents hedge, over-apologise or give up.
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 
+from voicerehearse.errors import ConfigError
 from voicerehearse.types import CueMatch, Word
 
 
@@ -27,49 +30,24 @@ class CueCategory:
     advice: str  # one line of coaching shown with the flag
 
 
-CATEGORIES: tuple[CueCategory, ...] = (
-    CueCategory("empathy", "assertive", (
-        "i understand", "i can understand", "i completely understand", "i hear you", "i see why",
-        "that must be", "i'm sorry that", "i am sorry that", "sorry to hear", "that sounds frustrating",
-        "i can imagine", "i appreciate", "thank you for your patience",
-    ), "Acknowledging the customer's situation keeps the talk on solving it."),
-    CueCategory("ownership", "assertive", (
-        "let me", "i will", "i'll", "i'm going to", "i am going to", "i can", "i'll make sure", "i will make sure",
-        "i'll take care", "i will take care",
-    ), "Owning the next step tells the customer someone is on it."),
-    CueCategory("expectation", "assertive", (
-        "within", "by tomorrow", "by the end of", "business days", "in the next", "call you back",
-        "get back to you", "follow up", "you'll receive", "you will receive",
-    ), "A clear next step with a time frame sets the customer's expectations."),
-    CueCategory("open_question", "assertive", (
-        "what would completely satisfy you", "what would make this right", "how can i make this right",
-        "what would you like", "is this a good time", "is now a good time", "would that work for you",
-        "does that work for you",
-    ), "An open question invites the customer to say what would resolve it."),
-    CueCategory("ultimatum", "aggressive", (
-        "just this once", "only this once", "only this time", "take it or leave it", "final offer",
-        "this is the last time", "don't expect", "do not expect", "i'll do it but", "i will do it but",
-    ), "First-person ultimatums make a concession sound like a personal favour and invite a fight."),
-    CueCategory("blame", "aggressive", (
-        "you should have", "your fault", "you didn't", "you did not", "you failed to", "you need to read",
-        "as i already said", "like i said", "as i said", "you people", "you never",
-    ), "Blaming the customer turns the call into an argument about the past."),
-    CueCategory("dismissive", "aggressive", (
-        "calm down", "not my problem", "not my job", "listen to me", "you're wrong", "you are wrong",
-        "whatever", "there is no way", "there's no way",
-    ), "Dismissing the customer's feelings escalates the conflict."),
-    CueCategory("hedge", "passive", (
-        "i guess", "maybe", "i'm not sure", "i am not sure", "kind of", "sort of", "i don't know", "perhaps",
-        "i suppose", "hopefully", "i think maybe",
-    ), "Hedges make the agent sound unsure of their own offer."),
-    CueCategory("apology", "passive", (
-        "sorry", "i apologize", "i apologise", "my apologies", "apologies",
-    ), "One sincere apology helps; repeating it sounds like giving in."),
-    CueCategory("give_in", "passive", (
-        "there's nothing i can do", "there is nothing i can do", "nothing i can do", "i can't do anything",
-        "whatever you want", "i'll do whatever", "i can't help", "not up to me", "i have no idea",
-    ), "Giving up or giving everything away does not protect the customer or the company."),
-)
+_NEGATIONS = frozenset({"not", "never", "no", "nothing", "can't", "cannot", "won't", "don't", "couldn't", "wouldn't"})
+
+
+def load_categories(text: str | None = None) -> tuple[CueCategory, ...]:
+    """The phrase table (``phrases.toml`` beside this module, or ``text``); raises ConfigError when malformed."""
+    try:
+        data = tomllib.loads(text if text is not None else
+                             resources.files(__package__).joinpath("phrases.toml").read_text(encoding="utf-8"))
+        out = tuple(CueCategory(c["name"], c["style"], tuple(c["phrases"]), c["advice"]) for c in data["category"])
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+        raise ConfigError(f"phrase table is not valid: {exc}") from None
+    bad = [c.name for c in out if c.style not in ("assertive", "aggressive", "passive")]
+    if bad:
+        raise ConfigError(f"phrase table: unknown style for {', '.join(bad)}")
+    return out
+
+
+CATEGORIES: tuple[CueCategory, ...] = load_categories()
 
 _TOKEN = re.compile(r"[a-z0-9']+")
 
@@ -80,16 +58,32 @@ def normalise(word: str) -> list[str]:
 
 
 def _compile(categories: Sequence[CueCategory]):
-    return [(c, sorted((tuple(p.split()) for p in c.phrases), key=len, reverse=True)) for c in categories]
+    """Every (phrase tokens, category), longest phrase first."""
+    phrases = [(tuple(p.split()), c) for c in categories for p in c.phrases]
+    return sorted(phrases, key=lambda item: -len(item[0]))
 
 
 _COMPILED = _compile(CATEGORIES)
 
 
-def find_cues(words: Sequence[Word], categories: Sequence[CueCategory] | None = None) -> tuple[CueMatch, ...]:
-    """Every phrase of every category in ``words``, longest match first, no overlaps within a category.
+def _negated(tokens: list[str], start: int, end: int) -> bool:
+    before = tokens[max(0, start - 2):start]
+    after = tokens[end:end + 1]
+    return any(t in _NEGATIONS for t in before + after)
 
-    Spans come from the words' times (None for untimed transcripts). Sorted by position.
+
+def find_cues(words: Sequence[Word], categories: Sequence[CueCategory] | None = None) -> tuple[CueMatch, ...]:
+    """Every phrase of every category in ``words``, sorted by position, with context:
+
+    - where phrases overlap the longest wins, whatever its category ("nothing I can do" is not "I can");
+    - an assertive phrase next to a negation does not count ("I will not", "nothing I can really");
+    - empathy followed within two words by "but" is a ``yes_but``, not empathy.
+
+    Spans come from the words' times (None for untimed transcripts).
+
+    >>> ws = [Word(w, None, None) for w in "I understand but that's not my problem".split()]
+    >>> [(c.category, c.phrase) for c in find_cues(ws)]
+    [('yes_but', 'i understand but'), ('dismissive', 'not my problem')]
     """
     compiled = _COMPILED if categories is None else _compile(categories)
     tokens: list[str] = []
@@ -98,21 +92,27 @@ def find_cues(words: Sequence[Word], categories: Sequence[CueCategory] | None = 
         for tok in normalise(w.word):
             tokens.append(tok)
             owner.append(i)
-    found: list[tuple[int, CueMatch]] = []
-    for category, phrases in compiled:
-        pos = 0
-        while pos < len(tokens):
-            for phrase in phrases:
-                n = len(phrase)
-                if all(p == "*" or p == t for p, t in zip(phrase, tokens[pos : pos + n])) and pos + n <= len(tokens):
-                    first, last = words[owner[pos]], words[owner[pos + n - 1]]
-                    found.append((pos, CueMatch(category.name, category.style, " ".join(phrase), first.start, last.end)))
-                    pos += n
-                    break
-            else:
-                pos += 1
-    found.sort(key=lambda item: item[0])
-    return tuple(match for _, match in found)
+    taken = [False] * len(tokens)
+    found: list[tuple[int, int, CueCategory]] = []
+    for phrase, cat in compiled:
+        n = len(phrase)
+        for pos in range(len(tokens) - n + 1):
+            if any(taken[pos:pos + n]):
+                continue
+            if all(p == "*" or p == t for p, t in zip(phrase, tokens[pos:pos + n])):
+                if cat.style == "assertive" and _negated(tokens, pos, pos + n):
+                    continue
+                found.append((pos, pos + n, cat))
+                taken[pos:pos + n] = [True] * n
+    by_name = {c.name: c for c in (categories or CATEGORIES)}
+    out = []
+    for start, end, cat in sorted(found, key=lambda item: item[0]):
+        if cat.name == "empathy" and "yes_but" in by_name and "but" in tokens[end:end + 2]:
+            end = tokens.index("but", end) + 1
+            cat = by_name["yes_but"]
+        first, last = words[owner[start]], words[owner[end - 1]]
+        out.append(CueMatch(cat.name, cat.style, " ".join(tokens[start:end]), first.start, last.end))
+    return tuple(out)
 
 
 def category(name: str) -> CueCategory:

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Fit the verdict's cue weights on labelled speech and report them leave-one-corpus-out.
+
+Input: a dump of measured clips from ``scripts/evaluate_delivery.py DATA_DIR... --dump FILE``. Nothing here reads
+audio; the dev recordings' licences are research-only, so neither they nor anything derived clip by clip are
+committed — only the fitted weights and the figures they reach.
+
+    python scripts/evaluate_delivery.py ../shared/data/tess-dev ../shared/data/emotion-dev --dump /tmp/m.pkl
+    python scripts/fit_delivery.py /tmp/m.pkl                                  # spreads + LOCO figures
+    python scripts/fit_delivery.py /tmp/m.pkl --write voicerehearse/delivery_model.toml
+
+Steps: (1) each measure's normal spread = robust SD of its difference between two neutral clips of one speaker,
+pooled with each corpus weighted equally; (2) features = spreads past ``cue_threshold_spreads`` per cue (the
+product's own ``delivery.cue_excess``); (3) a softmax over the three styles where each cue feeds only its own
+style with a weight >= 0 and assertive is the reference (so every contribution is readable and they add up to the
+score); happy speech is taught as assertive at half weight (an upbeat agent is not aggressive); (4) leave one
+corpus out: spreads and weights fitted on the others, the held corpus judged with the product's ``judge``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import pickle
+import sys
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import evaluate_delivery as ev  # noqa: E402  (same folder)
+
+from voicerehearse import delivery  # noqa: E402
+from voicerehearse.pipeline import rejudge  # noqa: E402
+from voicerehearse.settings import load_settings  # noqa: E402
+
+CUES = [c.name for c in delivery.ACOUSTIC_CUES]
+STYLE_OF = {c.name: c.style for c in delivery.ACOUSTIC_CUES}
+TARGET = {"aggressive": 0, "passive": 1, "neutral": 2, "other_high_arousal": 2}
+SPREAD_SETTING = {"loudness": "loudness_spread_db", "pitch": "pitch_spread_st", "pitch_sd": "pitch_sd_spread_st",
+                  "effort": "effort_spread_db", "rate": "articulation_spread_pct"}
+
+
+def spreads(pairs, corpora):
+    """Robust SD (1.4826 x MAD) of each measure's neutral-vs-neutral difference, corpora weighted equally."""
+    out = {}
+    for measure, name in SPREAD_SETTING.items():
+        per_corpus = []
+        for corpus in corpora:
+            values = [d[measure][0] for clip, d in pairs if clip.corpus == corpus and clip.target == "neutral"
+                      and measure in d]
+            if len(values) < 10:
+                continue
+            v = np.log(values) if measure == "rate" else np.asarray(values)
+            per_corpus.append(1.4826 * np.median(np.abs(v - np.median(v))))
+        s = float(np.mean(per_corpus))
+        out[name] = round(100 * (math.exp(s) - 1), 1) if measure == "rate" else round(s, 2)
+    return out
+
+
+def design(rows, settings):
+    """Excess matrix (pairs x cues) with the product's own feature code."""
+    x = np.zeros((len(rows), len(CUES)))
+    for i, (clip, a, b) in enumerate(rows):
+        excess = delivery.cue_excess(a.tone, a.pace, b, settings)
+        x[i] = [excess.get(c, 0.0) for c in CUES]
+    return x
+
+
+def sample_weights(rows, happy_weight):
+    """Each corpus weighs the same, each class the same within it, each clip once (its pairs share)."""
+    per_clip = defaultdict(int)
+    for clip, _, _ in rows:
+        per_clip[clip] += 1
+    groups = defaultdict(float)
+    for clip in per_clip:
+        groups[clip.corpus, clip.target] += 1
+    w = np.array([1.0 / per_clip[clip] / groups[clip.corpus, clip.target] for clip, _, _ in rows])
+    w *= np.array([happy_weight if clip.target == "other_high_arousal" else 1.0 for clip, _, _ in rows])
+    return w / w.mean()
+
+
+def fit(x, y, w, l2):
+    """Intercepts for aggressive and passive, and one weight >= 0 per cue feeding its own style."""
+    owner = np.array([("aggressive", "passive", "assertive").index(STYLE_OF[c]) for c in CUES])
+    mask = np.zeros((len(CUES), 3))
+    mask[np.arange(len(CUES)), owner] = 1.0
+    onehot = np.eye(3)[y]
+
+    def loss(theta):
+        b = np.array([theta[0], theta[1], 0.0])
+        wts = theta[2:]
+        logits = b + x @ (mask * wts[:, None])
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        nll = -(w * np.log(np.maximum((p * onehot).sum(axis=1), 1e-12))).mean()
+        g_logits = (p - onehot) * w[:, None] / len(y)
+        grad_b = g_logits.sum(axis=0)[:2]
+        grad_w = ((x.T @ g_logits) * mask).sum(axis=1) + 2 * l2 * wts
+        return nll + l2 * (wts ** 2).sum(), np.concatenate([grad_b, grad_w])
+
+    theta0 = np.concatenate([[-1.0, -1.0], np.full(len(CUES), 0.5)])
+    bounds = [(None, None)] * 2 + [(0.0, None)] * len(CUES)
+    res = minimize(loss, theta0, jac=True, method="L-BFGS-B", bounds=bounds)
+    return {"aggressive": float(res.x[0]), "passive": float(res.x[1])}, dict(zip(CUES, map(float, res.x[2:])))
+
+
+def model_text(prior, weights, figures, settings_used, note):
+    lines = [
+        "# Fitted weights of the delivery verdict: written by scripts/fit_delivery.py, read by voicerehearse.delivery.",
+        "# Score of a style = prior + sum over its cues of weight x (spreads past cue_threshold_spreads).",
+        f'version = "{date.today().isoformat()}"',
+        f'fitted_on = "{note}"',
+        "",
+        "[prior]  # assertive is the reference (0)",
+        *(f"{k} = {v:.4f}" for k, v in prior.items()),
+        "",
+        "[weights]",
+        *(f"{k} = {weights[k]:.4f}  # -> {STYLE_OF[k]}" for k in CUES),
+        "",
+        "[fitted_with]  # the settings these weights assume",
+        *(f"{k} = {v!r}" for k, v in settings_used.items()),
+        "",
+        "[figures]  # leave-one-corpus-out on the data above (each held corpus judged by weights fitted on the rest)",
+        *(f'{k} = "{v}"' for k, v in figures.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dump", type=Path, help="from evaluate_delivery.py --dump")
+    parser.add_argument("--threshold", type=float, default=None, help="cue_threshold_spreads to fit with")
+    parser.add_argument("--happy-weight", type=float, default=0.5)
+    parser.add_argument("--l2", type=float, default=0.01)
+    parser.add_argument("--prior-shift", type=float, default=0.3,
+                        help="added to the aggressive and passive priors after fitting: trades a few neutral false "
+                             "flags for recall of the other two (the fit alone favours 'assertive')")
+    parser.add_argument("--write", type=Path, default=None, help="write the model fitted on all corpora here")
+    args = parser.parse_args(argv)
+
+    import __main__
+    __main__.Clip = ev.Clip  # the dump pickles evaluate_delivery's Clip as __main__.Clip
+    measured = pickle.loads(args.dump.read_bytes())
+    base_settings = load_settings()
+    overrides = {} if args.threshold is None else {"cue_threshold_spreads": args.threshold}
+    rows = [(clip, rejudge(a, b, base_settings), b) for clip, a, b in ev.pairs(measured, "one", 3)]
+    deltas = [(clip, delivery.cue_deltas(a.tone, a.pace, b, base_settings)) for clip, a, b in rows]
+    corpora = sorted({clip.corpus for clip, _, _ in rows})
+    print("normal spreads per corpus (neutral vs neutral of one speaker, robust SD):")
+    for corpus in corpora:
+        print(f"  {corpus:<10} {spreads(deltas, [corpus])}")
+    pooled = spreads(deltas, corpora)
+    print(f"  pooled     {pooled}")
+
+    held_labels = []
+    for corpus in corpora:
+        train_c = [c for c in corpora if c != corpus]
+        fold_settings = load_settings(overrides={**spreads(deltas, train_c), **overrides})
+        train = [r for r in rows if r[0].corpus != corpus]
+        prior, weights = fit(design(train, fold_settings), np.array([TARGET[r[0].target] for r in train]),
+                             sample_weights(train, args.happy_weight), args.l2)
+        prior = {k: v + args.prior_shift for k, v in prior.items()}
+        model = delivery.DeliveryModel("fold", delivery.StyleScores(prior["aggressive"], prior["passive"], 0.0),
+                                       weights, f"without {corpus}")
+        delivery._model.cache_clear()
+        original = delivery._model
+        delivery._model = lambda _path, m=model: m
+        try:
+            for clip, a, b in rows:
+                if clip.corpus == corpus:
+                    held_labels.append((clip, rejudge(a, b, fold_settings).delivery.label))
+        finally:
+            delivery._model = original
+    overall, by_corpus, by_speaker = ev.evaluate(held_labels)
+    ev.print_report("leave-one-corpus-out (one-sentence baseline)", overall, by_corpus, by_speaker, False)
+
+    final_settings = load_settings(overrides={**pooled, **overrides})
+    prior, weights = fit(design(rows, final_settings), np.array([TARGET[r[0].target] for r in rows]),
+                         sample_weights(rows, args.happy_weight), args.l2)
+    prior = {k: v + args.prior_shift for k, v in prior.items()}
+    print("fitted on all corpora: prior", {k: round(v, 3) for k, v in prior.items()})
+    print("  weights", {k: round(v, 3) for k, v in weights.items()})
+    if args.write:
+        figures = {"loco_all": overall.summary(), **{f"loco_{c}": by_corpus[c].summary() for c in sorted(by_corpus)}}
+        used = {**pooled, "cue_threshold_spreads": final_settings.cue_threshold_spreads}
+        note = (f"{', '.join(corpora)}; one-sentence baseline; happy taught as assertive x{args.happy_weight}; "
+                f"prior shift {args.prior_shift:+g}")
+        args.write.write_text(model_text(prior, weights, figures, used, note), encoding="utf-8")
+        print(f"wrote {args.write}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
