@@ -58,31 +58,52 @@ class Framed:
         return frame_windows(self.y, hop_length=self.hop_length, frames=indices, win_length=win_length)
 
 
+_BLOCK_FRAMES = 65536  # frames per block of the running sums: bounds temporary memory on long files
+
+
+def padded_slice(y: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """``y[lo:hi]`` with zeros where the range runs off either end: a view when it stays inside."""
+    if lo >= 0 and hi <= y.shape[0]:
+        return y[lo:hi]
+    out = np.zeros(hi - lo, y.dtype)
+    a, b = max(lo, 0), min(hi, y.shape[0])
+    if b > a:
+        out[a - lo : b - lo] = y[a:b]
+    return out
+
+
 def frame_windows(y: np.ndarray, *, hop_length: int, frames: np.ndarray, win_length: int) -> np.ndarray:
     """Copies of the ``win_length``-sample windows of ``y`` centred on grid frames ``frames`` (zero-padded).
 
     Returns (len(frames), win_length). Use a smaller ``hop_length`` on a decimated ``y`` to keep the same grid.
+    Costs O(len(frames) * win_length): only the windows asked for are touched, never the whole signal.
     """
-    pad = win_length
-    padded = np.concatenate([np.zeros(pad, y.dtype), y, np.zeros(pad + win_length, y.dtype)])
-    starts = np.asarray(frames) * hop_length + hop_length // 2 - win_length // 2 + pad
-    return np.lib.stride_tricks.sliding_window_view(padded, win_length)[starts]
+    starts = np.asarray(frames, dtype=np.int64) * hop_length + hop_length // 2 - win_length // 2
+    out = np.empty((starts.shape[0], win_length), y.dtype)
+    inside = (starts >= 0) & (starts + win_length <= y.shape[0])
+    if inside.any():
+        out[inside] = np.lib.stride_tricks.sliding_window_view(y, win_length)[starts[inside]]
+    for i in np.flatnonzero(~inside):  # at most a few frames at each edge
+        out[i] = padded_slice(y, int(starts[i]), int(starts[i]) + win_length)
+    return out
 
 
 def frame_power(y: np.ndarray, *, sr: int, frame_length: int, hop_length: int) -> Framed:
-    """Mean-square power of each frame, O(n) through a running sum.
+    """Mean-square power of each frame, O(n) through running sums taken block by block (bounded memory).
 
     ``y``: (n,) samples. Returns :class:`Framed` with ``ceil(n / hop_length)`` frames.
     """
     y = np.asarray(y, dtype=np.float32)
     n_frames = max(1, -(-y.shape[0] // hop_length))
     pad_left = (frame_length - hop_length) // 2
-    padded = np.concatenate(
-        [np.zeros(pad_left), y.astype(np.float64), np.zeros(n_frames * hop_length + frame_length - y.shape[0])]
-    )
-    csum = np.concatenate([[0.0], np.cumsum(padded * padded)])
-    starts = np.arange(n_frames) * hop_length
-    power = (csum[starts + frame_length] - csum[starts]) / frame_length
+    power = np.empty(n_frames)
+    for f0 in range(0, n_frames, _BLOCK_FRAMES):
+        f1 = min(f0 + _BLOCK_FRAMES, n_frames)
+        lo = f0 * hop_length - pad_left
+        seg = padded_slice(y, lo, (f1 - 1) * hop_length - pad_left + frame_length).astype(np.float64)
+        csum = np.concatenate([[0.0], np.cumsum(seg * seg)])
+        starts = np.arange(f1 - f0) * hop_length
+        power[f0:f1] = (csum[starts + frame_length] - csum[starts]) / frame_length
     return Framed(y, sr, hop_length, frame_length, np.maximum(power, 0.0))
 
 

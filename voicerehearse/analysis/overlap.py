@@ -7,6 +7,7 @@ and a frame only counts as the trainee when the mic is ``bleed_margin_db`` loude
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -163,23 +164,29 @@ def words_in_speech(transcript: Transcript, segments: tuple[Span, ...], *, toler
 
 
 def _talk_overs(a: str, a_segs, b: str, b_segs, min_s: float) -> list[TalkOver]:
-    """Times ``b`` started speaking while ``a`` was speaking, overlapping at least ``min_s``."""
+    """Times ``b`` started speaking while ``a`` was speaking, overlapping at least ``min_s``.
+
+    Segments of one side are sorted and disjoint, so each start is looked up by bisection: O(n log n).
+    """
     found = []
+    a_starts = [o.start for o in a_segs]
     for seg in b_segs:
-        for other in a_segs:
-            if other.start < seg.start < other.end:
-                end = min(other.end, seg.end)
-                if end - seg.start >= min_s - 1e-9:
-                    found.append(TalkOver(seg.start, end, round(end - seg.start, 3), b, a))
-                break
+        k = bisect.bisect_left(a_starts, seg.start) - 1  # the last of a's segments starting before seg
+        if k >= 0 and seg.start < a_segs[k].end:
+            end = min(a_segs[k].end, seg.end)
+            if end - seg.start >= min_s - 1e-9:
+                found.append(TalkOver(seg.start, end, round(end - seg.start, 3), b, a))
     return found
 
 
 def _longest_monologue(own: tuple[Span, ...], other: tuple[Span, ...], gap_s: float) -> float:
     longest, current = 0.0, None
+    other_starts = [o.start for o in other]
+    ends_so_far = np.maximum.accumulate([o.end for o in other]) if other else ()  # latest end among a prefix
     for seg in own:
         if current is not None:
-            answered = any(o.start < seg.start and o.end > current.end for o in other)
+            k = bisect.bisect_left(other_starts, seg.start)  # other's segments starting before seg: [0, k)
+            answered = k > 0 and ends_so_far[k - 1] > current.end
             if seg.start - current.end < gap_s and not answered:
                 current = Span(current.start, seg.end)
             else:
@@ -210,11 +217,12 @@ def stereo_metrics(sides: dict[str, tuple[int, SpeechActivity]], settings, *, ag
     gaps = []
     if agent in sides and customer in sides:
         agent_segs, cust_segs = sides[agent][1].segments, sides[customer][1].segments
+        agent_starts, cust_starts = [a.start for a in agent_segs], [o.start for o in cust_segs]
         for c in cust_segs:
-            nxt = [a.start for a in agent_segs if a.start >= c.end]
-            later_c = [o.start for o in cust_segs if o.start > c.end]
-            if nxt and (not later_c or nxt[0] < later_c[0]):
-                gaps.append(nxt[0] - c.end)
+            i = bisect.bisect_left(agent_starts, c.end)  # the agent's first start at or after the customer's end
+            j = bisect.bisect_right(cust_starts, c.end)  # the customer's next start after it
+            if i < len(agent_starts) and (j == len(cust_starts) or agent_starts[i] < cust_starts[j]):
+                gaps.append(agent_starts[i] - c.end)
     return StereoMetrics(
         sides=metrics,
         talk_overs=tuple(overs),

@@ -14,14 +14,17 @@ True
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from voicerehearse.analysis.frames import frame_windows
+from voicerehearse.analysis.frames import padded_slice, frame_windows
 
 PITCH_SR = 8000  # tracking rate: voice F0 and its first harmonics stay well below 4 kHz
 _CHUNK_FRAMES = 2048  # frames per FFT batch: bounds memory on long files
+_CHUNK_SPAN_FRAMES = 6000  # ...and a batch covers at most this many grid frames (60 s at 10 ms)
+_RESAMPLE_MARGIN = 256  # samples at PITCH_SR resampled beyond each batch, so the filter edge never reaches it
 _SILENT_POWER = 1e-9  # -90 dBFS: below this a frame is silence, whatever its (meaningless) periodicity
 
 
@@ -68,6 +71,34 @@ def _pick(search: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray,
     return pick + np.clip(shift, -1, 1), best, has_dip
 
 
+def _chunks(sorted_frames: np.ndarray):
+    """Slices of ``sorted_frames``: at most _CHUNK_FRAMES frames spanning at most _CHUNK_SPAN_FRAMES of the grid,
+    so each batch resamples and holds only a short stretch of the signal."""
+    lo, n = 0, sorted_frames.shape[0]
+    while lo < n:
+        hi = min(lo + _CHUNK_FRAMES, n)
+        hi = max(lo + 1, min(hi, int(np.searchsorted(sorted_frames, sorted_frames[lo] + _CHUNK_SPAN_FRAMES))))
+        yield slice(lo, hi)
+        lo = hi
+
+
+def _pitch_windows(y: np.ndarray, sr: int, frames: np.ndarray, hop: int, width: int) -> np.ndarray:
+    """Windows of ``width`` samples at PITCH_SR centred on grid ``frames`` (hop ``hop`` at PITCH_SR): only the
+    stretch of ``y`` (at ``sr``) they cover, plus a margin for the resampling filter, is resampled."""
+    from voicerehearse.audio.io import resample
+
+    if sr == PITCH_SR:
+        return frame_windows(y, hop_length=hop, frames=frames, win_length=width).astype(np.float32)
+    lo8 = int(frames[0]) * hop + hop // 2 - width // 2 - _RESAMPLE_MARGIN
+    hi8 = int(frames[-1]) * hop + hop // 2 - width // 2 + width + _RESAMPLE_MARGIN
+    step = PITCH_SR // math.gcd(sr, PITCH_SR)  # lo8 on a sample both rates share
+    lo8 = (lo8 // step) * step
+    lo, hi = lo8 * sr // PITCH_SR, -(-hi8 * sr // PITCH_SR)
+    seg = resample(padded_slice(y, lo, hi), orig_sr=sr, target_sr=PITCH_SR)
+    starts = frames * hop + hop // 2 - width // 2 - lo8
+    return np.lib.stride_tricks.sliding_window_view(seg, width)[starts].astype(np.float32)
+
+
 def yin(
     y: np.ndarray,
     *,
@@ -81,26 +112,24 @@ def yin(
 ) -> PitchTrack:
     """F0 of the grid frames ``frames`` of ``y`` (shape (n,)); frames with aperiodicity >= ``aperiodicity_max``
     are unvoiced (NaN). Returns a :class:`PitchTrack` of length ``len(frames)``."""
-    from voicerehearse.audio.io import resample
-
     frames = np.asarray(frames, dtype=np.int64)
-    y8 = resample(np.asarray(y, np.float32), orig_sr=sr, target_sr=PITCH_SR) if sr != PITCH_SR else y
     hop = int(round(hop_s * PITCH_SR))
     win_length = int(round(win_s * PITCH_SR))
     tau_min = max(2, int(np.floor(PITCH_SR / fmax)))
     tau_max = int(np.ceil(PITCH_SR / fmin))
     f0 = np.full(frames.shape[0], np.nan)
     aper = np.ones(frames.shape[0])
-    for lo in range(0, frames.shape[0], _CHUNK_FRAMES):
-        sel = frames[lo : lo + _CHUNK_FRAMES]
-        x = frame_windows(y8, hop_length=hop, frames=sel, win_length=win_length + tau_max + 1).astype(np.float32)
+    order = np.argsort(frames, kind="stable")
+    for idx in _chunks(frames[order]):
+        rows = order[idx]
+        x = _pitch_windows(np.asarray(y, np.float32), sr, frames[rows], hop, win_length + tau_max + 1)
         x -= x.mean(axis=1, keepdims=True)
         cmnd = _cmnd(x, win_length=win_length, tau_max=tau_max)
         tau, best, has_dip = _pick(cmnd[:, tau_min:], aperiodicity_max)
         audible = (x[:, :win_length] ** 2).mean(axis=1) > _SILENT_POWER  # digital silence has no pitch
         voiced = has_dip & (best < aperiodicity_max) & audible
-        f0[lo : lo + len(sel)] = np.where(voiced, PITCH_SR / (tau + tau_min), np.nan)
-        aper[lo : lo + len(sel)] = best
+        f0[rows] = np.where(voiced, PITCH_SR / (tau + tau_min), np.nan)
+        aper[rows] = best
     return PitchTrack(frames, f0, aper)
 
 

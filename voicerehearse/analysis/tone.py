@@ -111,12 +111,16 @@ def measure_voice(framed: Framed, activity: SpeechActivity, settings) -> VoiceMe
 
 
 def _segment_tone(framed: Framed, activity: SpeechActivity, track: PitchTrack) -> tuple[SegmentTone, ...]:
+    """Level and median pitch of each speech segment; O(frames + segments) (the track's frames are sorted)."""
     out = []
+    order = np.argsort(track.frames, kind="stable")
+    frames, f0 = track.frames[order], track.f0_hz[order]
     for seg in activity.segments:
         lo, hi = framed.frame_of(seg.start), max(framed.frame_of(seg.start) + 1, int(round(seg.end / framed.hop_s)))
         level = float(10 * np.log10(max(framed.power[lo:hi].mean(), 1e-12)))
-        inside = (track.frames >= lo) & (track.frames < hi) & track.voiced
-        pitch = float(np.median(track.f0_hz[inside])) if inside.sum() >= 3 else None
+        inside = f0[np.searchsorted(frames, lo) : np.searchsorted(frames, hi)]
+        inside = inside[~np.isnan(inside)]
+        pitch = float(np.median(inside)) if inside.size >= 3 else None
         out.append(SegmentTone(seg.start, seg.end, round(level, 2), None if pitch is None else round(pitch, 1)))
     return tuple(out)
 
