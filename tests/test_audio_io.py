@@ -86,3 +86,93 @@ def test_too_long_is_rejected_before_decoding(tmp_path):
     path = _write(tmp_path / "long.wav", voice(3.0), 16000)
     with pytest.raises(AudioDurationError, match="longer than max_duration_s=2"):
         load_audio(path, settings=load_settings(overrides={"max_duration_s": 2.0}))
+
+
+def _out_of_bounds_rate(tmp_path):
+    """96 KB of samples whose header claims 1 Hz: 13 hours of 'audio' that must not be decoded."""
+    return _write(tmp_path / "one_hz.wav", np.zeros(48000, np.int16), 1, subtype="PCM_16")
+
+
+@pytest.mark.parametrize(
+    "make,overrides,error,words",
+    [
+        (_out_of_bounds_rate, {}, AudioFormatError, "1 Hz is outside min_sample_rate_hz"),
+        (lambda p: _write(p / "fast.wav", voice(0.5, sr=96000), 96000), {"max_sample_rate_hz": 48000},
+         AudioFormatError, "max_sample_rate_hz=48000"),
+        (lambda p: _write(p / "three.wav", np.zeros((16000, 3), np.float32), 16000), {"max_channel_count": 2},
+         AudioFormatError, "3 channels is more than max_channel_count=2"),
+        (lambda p: _write(p / "big.wav", np.zeros((16000, 2), np.float32), 16000),
+         {"max_decoded_sample_count": 20000}, AudioDurationError, "32000 samples is more than"),
+    ],
+)
+def test_bounds_are_checked_from_the_header(tmp_path, make, overrides, error, words):
+    with pytest.raises(error, match=words):
+        load_audio(make(tmp_path), settings=load_settings(overrides=overrides))
+
+
+def test_blockwise_decode_matches_a_whole_file_downmix_and_resample(tmp_path):
+    """Many decode blocks, a DC offset and two channels: the same samples as decoding the file at once."""
+    import soxr
+
+    rng = np.random.default_rng(3)
+    y = (0.1 * rng.standard_normal((44100 * 4, 2)) + [0.05, -0.02]).astype(np.float32)
+    path = _write(tmp_path / "long.wav", y, 44100, subtype="FLOAT")
+    expected = soxr.resample((y - y.mean(axis=0)).mean(axis=1), 44100, 16000)
+    audio = load_audio(path)
+    assert audio.samples.shape == expected.shape and not audio.truncated
+    assert np.max(np.abs(audio.samples - expected)) < 1e-5
+    kept = load_audio(path, keep_channels=True).samples
+    assert kept.shape == (2, expected.shape[0])
+    assert np.max(np.abs(kept[1] - soxr.resample(y[:, 1] - y[:, 1].mean(), 44100, 16000))) < 1e-5
+
+
+def test_a_cut_short_flac_keeps_what_decodes_and_says_so(tmp_path):
+    path = _write(tmp_path / "whole.flac", voice(3.0, sr=16000, syllable_hz=3), 16000)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    audio = load_audio(cut)
+    assert audio.truncated
+    assert 1.0 < audio.duration_s < 2.5
+    assert not load_audio(path).truncated
+
+
+_RSS_PROBE = """
+import resource, sys
+from voicerehearse.audio.io import load_audio
+from voicerehearse.errors import VoiceRehearseError
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    load_audio(sys.argv[1])
+    outcome = "ok"
+except VoiceRehearseError as exc:
+    outcome = type(exc).__name__
+print(outcome, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
+
+
+def _peak_rss_mb(path):
+    """Peak memory (MB) a fresh process adds while loading ``path``, and what the load gave."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _RSS_PROBE, str(path)], capture_output=True, text=True, check=True)
+    outcome, mb = out.stdout.split()
+    return outcome, float(mb)
+
+
+def test_a_header_claiming_1_hz_is_rejected_before_decoding(tmp_path):
+    outcome, mb = _peak_rss_mb(_out_of_bounds_rate(tmp_path))
+    assert outcome == "AudioFormatError" and mb < 5
+
+
+def test_eight_channels_at_192_khz_decode_in_bounded_memory(tmp_path):
+    """30 s of 8-channel 192 kHz silence and tone: 184 MB if decoded at once as float32; in blocks, a few MB."""
+    path = tmp_path / "wide.flac"
+    block = np.zeros((192000, 8), np.float32)
+    block[:, 0] = 0.1 * np.sin(2 * np.pi * 220 * np.arange(192000) / 192000)
+    with sf.SoundFile(str(path), "w", 192000, 8, "PCM_16", format="FLAC") as f:
+        for _ in range(30):
+            f.write(block)
+    outcome, mb = _peak_rss_mb(path)
+    assert outcome == "ok" and mb < 40  # the 16 kHz mono result itself is 1.9 MB

@@ -34,8 +34,12 @@ def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
     return np.ascontiguousarray(soxr.resample(y.T, orig_sr, target_sr).T, dtype=np.float32)
 
 
-def probe(path: str | os.PathLike) -> sf._SoundFileInfo:
-    """File-level checks that need no decoding: exists, is audio, not empty."""
+_BLOCK_FRAMES = 1 << 14  # source frames decoded at a time: bounds memory, and what a damaged tail can lose
+
+
+def probe(path: str | os.PathLike, settings=None) -> sf._SoundFileInfo:
+    """Checks that need no decoding: exists, is audio, not empty, and (with ``settings``) a sample rate, channel
+    count, duration and decoded size (frames x channels) inside the configured bounds."""
     path = Path(path)
     if not path.is_file():
         raise AudioFormatError(f"{path}: no such file")
@@ -45,28 +49,104 @@ def probe(path: str | os.PathLike) -> sf._SoundFileInfo:
         raise AudioFormatError(f"{path}: not a readable audio file ({exc})") from None
     if info.frames <= 0 or info.samplerate <= 0:
         raise AudioFormatError(f"{path}: the file holds no audio")
+    if settings is not None:
+        _check_bounds(path, info.samplerate, info.channels, info.frames, settings)
     return info
+
+
+def _check_bounds(path, sr: int, channels: int, frames: int, settings) -> None:
+    if not settings.min_sample_rate_hz <= sr <= settings.max_sample_rate_hz:
+        raise AudioFormatError(
+            f"{path}: a sample rate of {sr} Hz is outside min_sample_rate_hz={settings.min_sample_rate_hz} .. "
+            f"max_sample_rate_hz={settings.max_sample_rate_hz}"
+        )
+    if channels > settings.max_channel_count:
+        raise AudioFormatError(
+            f"{path}: {channels} channels is more than max_channel_count={settings.max_channel_count}"
+        )
+    _check_duration(path, frames / sr, settings)
+    if frames * channels > settings.max_decoded_sample_count:
+        raise AudioDurationError(
+            f"{path}: {frames} frames x {channels} channels = {frames * channels} samples is more than "
+            f"max_decoded_sample_count={settings.max_decoded_sample_count}"
+        )
+
+
+def _blocks(f: sf.SoundFile, frames: int):
+    """Decoded (k, channels) float32 blocks of the first ``frames`` frames of the open file ``f``; stops early
+    (without raising) when the decoder fails on a damaged tail, so callers see how much decoded."""
+    done = 0
+    while done < frames:
+        try:
+            block = f.read(min(_BLOCK_FRAMES, frames - done), dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError):
+            return
+        if block.shape[0] == 0:
+            return
+        done += block.shape[0]
+        yield block
 
 
 def load_audio(path: str | os.PathLike, *, settings=None, keep_channels: bool = False) -> Audio:
     """Read ``path`` into a validated :class:`Audio` at the analysis rate.
 
-    Mono (channels averaged) unless ``keep_channels``; then shape (channels, n).
-    Raises AudioFormatError (unreadable, empty, NaN/inf) or AudioDurationError (outside the limits).
+    Mono (channels averaged) unless ``keep_channels``; then shape (channels, n). Bounds (rate, channels,
+    duration, decoded size) are checked from the header before decoding; then the file is decoded, DC-corrected,
+    downmixed and resampled block by block, so peak memory is the result plus a few blocks whatever the source
+    format. A file whose tail does not decode (cut short) keeps what decoded, with ``Audio.truncated`` set.
+    Raises AudioFormatError (unreadable, out of bounds, empty, NaN/inf) or AudioDurationError (outside the limits).
     """
     settings = settings or load_settings()
-    info = probe(path)
-    duration = info.frames / info.samplerate
-    _check_duration(path, duration, settings)
+    info = probe(path, settings)
     try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as f:
+            sr, channels = f.samplerate, f.channels
+            # pass 1: finiteness, the DC offset of each channel, and how much of the file really decodes
+            total, dc = 0, np.zeros(channels)
+            for block in _blocks(f, info.frames):
+                if not np.isfinite(block).all():
+                    raise AudioFormatError(f"{path}: the audio holds NaN or infinite samples")
+                dc += block.sum(axis=0, dtype=np.float64)
+                total += block.shape[0]
+        if total == 0:
+            raise AudioFormatError(f"{path}: the file holds no audio")
+        _check_duration(path, total / sr, settings)
+        dc = (dc / total).astype(np.float32)  # a biased mic's DC offset is not sound
+        with sf.SoundFile(str(path)) as f:  # pass 2 (reopened: a damaged file cannot seek back)
+            samples = _decode_resampled(f, total, dc, keep_channels and channels > 1,
+                                        settings.analysis_sample_rate_hz)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioFormatError(f"{path}: cannot decode audio ({exc})") from None
-    if data.shape[0] == 0:
-        raise AudioFormatError(f"{path}: the file holds no audio")
-    if not np.isfinite(data).all():
-        raise AudioFormatError(f"{path}: the audio holds NaN or infinite samples")
-    return from_array(data.T, sr, settings=settings, keep_channels=keep_channels, path=str(path))
+    return Audio(samples, settings.analysis_sample_rate_hz, sr, channels, str(path), truncated=total < info.frames)
+
+
+def _decode_resampled(f: sf.SoundFile, frames: int, dc: np.ndarray, keep_channels: bool, target: int) -> np.ndarray:
+    """The first ``frames`` frames of ``f`` minus ``dc``, averaged to mono unless ``keep_channels``, at ``target`` Hz:
+    (n,) or (channels, n) float32."""
+    sr, out_channels = f.samplerate, (dc.shape[0] if keep_channels else 1)
+    stream = None
+    if sr != target:
+        import soxr
+
+        stream = soxr.ResampleStream(sr, target, out_channels, dtype="float32")
+    out = np.empty((out_channels, -(-frames * target // sr) + 64), np.float32)
+    n = 0
+
+    def put(chunk):  # chunk: (k, out_channels)
+        nonlocal out, n
+        if n + chunk.shape[0] > out.shape[1]:  # the resampler's rounding: grow a little
+            out = np.concatenate([out, np.empty((out_channels, chunk.shape[0] + 64), np.float32)], axis=1)
+        out[:, n : n + chunk.shape[0]] = chunk.T
+        n += chunk.shape[0]
+
+    for block in _blocks(f, frames):
+        block = block - dc
+        if not keep_channels and block.shape[1] > 1:
+            block = block.mean(axis=1, keepdims=True)
+        put(block if stream is None else stream.resample_chunk(block))
+    if stream is not None:
+        put(stream.resample_chunk(np.zeros((0, out_channels), np.float32), last=True))
+    return out[0, :n] if out_channels == 1 else out[:, :n]
 
 
 def from_array(
