@@ -19,6 +19,7 @@ class Audio:
     source_sample_rate: int  # rate of the file as read
     source_channels: int  # channel count of the file as read
     path: str | None = None
+    truncated: bool = False  # the file was cut short: only the part that decoded is here
 
     @property
     def duration_s(self) -> float:
