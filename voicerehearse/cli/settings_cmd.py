@@ -9,7 +9,8 @@ from voicerehearse.settings import SETTINGS, load_settings
 
 _UNITS = (("_dbfs", "dBFS"), ("_db", "dB"), ("_st", "semitones"), ("_hz", "Hz"), ("_wpm", "words/min"),
           ("_s", "seconds"), ("_ratio", "x"), ("_count", "count"), ("_weight", "score"), ("_factor", "x"),
-          ("_score", "score"), ("_fraction", "share 0-1"), ("_max", ""))
+          ("_score", "score"), ("_fraction", "share 0-1"), ("_pct", "%"), ("_spreads", "spreads"),
+          ("_words", "words"), ("_length", "characters"), ("_max", ""))
 
 
 def unit_of(name: str) -> str:
@@ -52,7 +53,7 @@ def settings(config, overrides, as_toml, markdown):
     for s in SETTINGS:
         value = getattr(current, s.name)
         shown = f"[bold]{value}[/]" if value != s.default else str(value)
-        table.add_row(s.section, s.name, shown, unit_of(s.name), s.help)
+        table.add_row(s.section, s.name, shown, unit_of(s.name), s.help + (f" [dim]({allowed(s)})[/]" if allowed(s) else ""))
     Console().print(table)
 
 
@@ -63,11 +64,20 @@ TOML file (`--config FILE`, or `$VOICEREHEARSE_CONFIG`), flat or grouped in `[se
 with `--set NAME=VALUE`. `voicerehearse settings` prints the values in force; `voicerehearse settings --toml`
 prints a complete file to start from. This page is `voicerehearse settings --markdown`.
 
-| section | setting | default | unit | meaning |
-|---|---|---|---|---|
+Values outside a setting's allowed range, or that break a relation (a minimum above its maximum), are refused
+with one line naming the setting.
+
+| section | setting | default | allowed | unit | meaning |
+|---|---|---|---|---|---|
 """
 
 
+def allowed(s) -> str:
+    """The allowed range of a setting as text (empty when any value of its type goes)."""
+    return "" if s.low is None else f"{s.low:g} to {s.high:g}"
+
+
 def markdown_table() -> str:
-    rows = "".join(f"| {s.section} | `{s.name}` | {s.default!r} | {unit_of(s.name)} | {s.help} |\n" for s in SETTINGS)
+    rows = "".join(f"| {s.section} | `{s.name}` | {s.default!r} | {allowed(s)} | {unit_of(s.name)} | {s.help} |\n"
+                   for s in SETTINGS)
     return MARKDOWN_HEAD + rows
