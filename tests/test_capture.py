@@ -13,10 +13,11 @@ import soundfile as sf
 
 from synth import SR, place, voice
 from test_practice_support import BLOCK, blocks_of, fill_disk_after
-from voicerehearse.audio import capture
-from voicerehearse.audio.capture import (
-    PART_SUFFIX, SIDECAR_SUFFIX, ReplyEnd, TakeStorageError, TakeWriter, finalise_part, level_dbfs, mix_in,
-    pending_takes, record_take, recover_takes,
+from voicerehearse.audio import takes as takes_mod
+from voicerehearse.audio.pcm import level_dbfs
+from voicerehearse.audio.reply_end import ReplyEnd, mix_in, record_take
+from voicerehearse.audio.takes import (
+    PART_SUFFIX, SIDECAR_SUFFIX, TakeStorageError, TakeWriter, finalise_part, pending_takes, recover_takes,
 )
 from voicerehearse.audio.playback import PromptSource, cue_tone, espeak_available, prompt_audio
 from voicerehearse.errors import DeviceError
@@ -95,7 +96,7 @@ def test_writer_syncs_at_least_every_quarter_second_of_audio(tmp_path, monkeypat
     synced = []
     real_fsync = os.fsync
     writer = TakeWriter(tmp_path / "t", sample_rate=SR)
-    monkeypatch.setattr(capture.os, "fsync", lambda fd: (synced.append(writer.frames), real_fsync(fd)))
+    monkeypatch.setattr(takes_mod.os, "fsync", lambda fd: (synced.append(writer.frames), real_fsync(fd)))
     for b in blocks_of(voice(3.0)):
         writer.write(b)
     gaps = np.diff([0, *synced])
@@ -152,7 +153,7 @@ def test_finalise_part_failure_is_a_storage_error(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(capture.os, "replace", boom)
+    monkeypatch.setattr(takes_mod.os, "replace", boom)
     with pytest.raises(TakeStorageError, match="disk is full"):
         finalise_part(writer.part)
     assert writer.part.exists()  # still recoverable later
@@ -228,7 +229,7 @@ def test_a_take_being_written_is_never_wiped_by_a_second_writer(tmp_path):
     first = TakeWriter(tmp_path / "t", sample_rate=SR, meta={"turn": 1})
     first.write(np.full(BLOCK, 1000, np.int16))
     sidecar_before = first.sidecar.read_text()
-    with pytest.raises(capture.TakeBusyError, match="another process"):
+    with pytest.raises(takes_mod.TakeBusyError, match="another process"):
         TakeWriter(tmp_path / "t", sample_rate=SR, meta={"turn": 2})
     assert first.part.stat().st_size == 2 * BLOCK and first.sidecar.read_text() == sidecar_before
     first.write(np.full(BLOCK, 1000, np.int16))
@@ -254,13 +255,13 @@ def test_a_finalised_take_keeps_its_sidecar_until_settled(tmp_path):
     writer.write(np.zeros(BLOCK, np.int16))
     wav, _ = writer.finalise(keep_sidecar=True)
     assert not writer.part.exists() and writer.sidecar.exists()
-    assert capture.unstored_takes(tmp_path) == []  # the writer still holds it: being stored, not abandoned
+    assert takes_mod.unstored_takes(tmp_path) == []  # the writer still holds it: being stored, not abandoned
     writer.close()  # storing failed (or the process died): it is left for recovery
-    assert capture.unstored_takes(tmp_path) == [wav]
+    assert takes_mod.unstored_takes(tmp_path) == [wav]
     (take,) = list(recover_takes(tmp_path))
     assert take.wav == wav and take.meta["turn"] == 3 and take.duration_s == BLOCK / SR
-    assert capture.unstored_takes(tmp_path) == [wav]  # released, not settled: still there for the next run
-    take = capture.recover_take(wav)
-    assert capture.recover_take(wav) is None  # held by the first recovery while it stores
+    assert takes_mod.unstored_takes(tmp_path) == [wav]  # released, not settled: still there for the next run
+    take = takes_mod.recover_take(wav)
+    assert takes_mod.recover_take(wav) is None  # held by the first recovery while it stores
     take.settle()
-    assert not writer.sidecar.exists() and capture.unstored_takes(tmp_path) == [] and wav.exists()
+    assert not writer.sidecar.exists() and takes_mod.unstored_takes(tmp_path) == [] and wav.exists()

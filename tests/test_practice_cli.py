@@ -15,8 +15,8 @@ from synth import SR, place
 from test_practice_support import blocks_of
 from test_practice_support import customer, run_cli, trainee, virtual_mic, write_pack
 from voicerehearse import rehearsal
-from voicerehearse.audio import capture
-from voicerehearse.audio.capture import DeviceInfo, input_device
+from voicerehearse.audio import devices as devices_mod
+from voicerehearse.audio.devices import DeviceInfo, input_device
 from voicerehearse.cli.practice import devices
 from voicerehearse.errors import DeviceError
 from voicerehearse.rehearsal import RehearsalOptions, run_session
@@ -28,7 +28,7 @@ SPEAKERS_ONLY = (DeviceInfo(0, "HDMI out", "ALSA", 0, 2, 48000.0, False, True),)
 
 
 def test_devices_without_an_input_is_one_clear_line(monkeypatch):
-    monkeypatch.setattr(capture, "list_devices", lambda: SPEAKERS_ONLY)
+    monkeypatch.setattr(devices_mod, "list_devices", lambda: SPEAKERS_ONLY)
     result = CliRunner().invoke(devices, [])
     assert result.exit_code == 1
     assert "HDMI out" in result.output
@@ -36,7 +36,7 @@ def test_devices_without_an_input_is_one_clear_line(monkeypatch):
 
 
 def test_input_device_check_raises_device_error(monkeypatch):
-    monkeypatch.setattr(capture, "list_devices", lambda: SPEAKERS_ONLY)
+    monkeypatch.setattr(devices_mod, "list_devices", lambda: SPEAKERS_ONLY)
     with pytest.raises(DeviceError, match="no input device found"):
         input_device(None)
 
@@ -44,7 +44,7 @@ def test_input_device_check_raises_device_error(monkeypatch):
 def test_practice_without_an_input_device_is_one_line(tmp_path, monkeypatch):
     from voicerehearse.cli.practice import practice
 
-    monkeypatch.setattr(capture, "list_devices", lambda: SPEAKERS_ONLY)
+    monkeypatch.setattr(devices_mod, "list_devices", lambda: SPEAKERS_ONLY)
     result = CliRunner().invoke(practice, ["late-fee-waiver", "--data-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [

@@ -31,8 +31,8 @@ ASOUNDRC = """pcm.!default {{
 
 _CLOCK = """
 import os, struct, time
-from voicerehearse.audio import capture
-_orig = capture.DuplexCapture._callback
+from voicerehearse.audio import devices
+_orig = devices.DuplexCapture._callback
 _count = os.environ.get("VR_TEST_FRAMES_FILE")
 _fd = os.open(_count, os.O_RDWR | os.O_CREAT) if _count else None
 def _clocked(self, indata, outdata, frames, time_info, status):
@@ -40,7 +40,7 @@ def _clocked(self, indata, outdata, frames, time_info, status):
     _orig(self, indata, outdata, frames, time_info, status)
     if _fd is not None:  # frames the device has delivered so far, readable after a SIGKILL
         os.pwrite(_fd, struct.pack("<q", self._frame), 0)
-capture.DuplexCapture._callback = _clocked
+devices.DuplexCapture._callback = _clocked
 """
 
 
@@ -116,8 +116,8 @@ def blocks_of(y: np.ndarray, block: int = BLOCK):
 
 
 def fill_disk_after(monkeypatch, writes: int) -> None:
-    """Make every ``os.write`` of the capture module after the first ``writes`` fail as a full disk would."""
-    from voicerehearse.audio import capture
+    """Make every ``os.write`` of the take writer after the first ``writes`` fail as a full disk would."""
+    from voicerehearse.audio import takes
 
     real_write = os.write
     calls = {"n": 0}
@@ -128,5 +128,5 @@ def fill_disk_after(monkeypatch, writes: int) -> None:
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_write(fd, data)
 
-    monkeypatch.setattr(capture.os, "write", write)
+    monkeypatch.setattr(takes.os, "write", write)
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from synth import SR, place
 from test_practice_support import blocks_of, customer, fill_disk_after, run_cli, start_cli, trainee, virtual_mic, write_pack
 from voicerehearse import rehearsal
-from voicerehearse.audio import capture
+from voicerehearse.audio import takes
 from voicerehearse.errors import DeviceError
 from voicerehearse.rehearsal import RehearsalOptions, run_session
 from voicerehearse.scenarios import load_pack
@@ -161,8 +161,8 @@ def test_a_full_disk_that_also_blocks_the_wav_leaves_the_take_for_recovery(one_t
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(capture.os, "replace", replace)
-    with pytest.raises(capture.TakeStorageError, match="will be recovered at the next start"):
+    monkeypatch.setattr(takes.os, "replace", replace)
+    with pytest.raises(takes.TakeStorageError, match="will be recovered at the next start"):
         _run(scenario, store)
     monkeypatch.undo()
     recovered = rehearsal.recover(store, settings=load_settings())
@@ -202,7 +202,7 @@ def _crashed_takes(store, n=2):
     folder = store.audio_dir("dana-1", f"session-{session_id:05d}")
     parts = []
     for index in range(1, n + 1):
-        writer = capture.TakeWriter(folder / f"turn-{index:02d}", sample_rate=SR,
+        writer = takes.TakeWriter(folder / f"turn-{index:02d}", sample_rate=SR,
                                     meta={"kind": "turn", "session_id": session_id, "turn": index,
                                           "customer_text": f"Line {index}.", "prompt_start_s": 0.0})
         for b in blocks_of(place(4.0, (0.5, trainee(3.0, seed=index)))):
@@ -256,7 +256,7 @@ def test_a_failed_store_loses_no_take_and_the_next_recovery_stores_both(tmp_path
 def test_a_crash_right_after_conversion_is_finished_by_the_next_recovery(tmp_path):
     store = Store.open(tmp_path / "data")
     _, (part,) = _crashed_takes(store, n=1)
-    take = capture.recover_take(part)  # converted to WAV ... and the process dies before storing it
+    take = takes.recover_take(part)  # converted to WAV ... and the process dies before storing it
     take.release()
     assert not part.exists() and take.wav.is_file()
     (r,) = rehearsal.recover(store, settings=load_settings())
@@ -275,7 +275,7 @@ def test_a_take_that_cannot_be_converted_is_a_problem_not_a_traceback(tmp_path, 
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(capture.os, "replace", replace)
+    monkeypatch.setattr(takes.os, "replace", replace)
     first = rehearsal.recover(store, settings=load_settings())
     assert "disk is full" in first[0].problem and first[1].stored == "turn 2 of session 1"
     assert parts[0].exists()  # the raw take waits for the next start
@@ -299,7 +299,7 @@ def test_a_prompt_that_cannot_be_written_stops_the_session_with_its_reason(one_t
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(rehearsal.sf, "write", no_space)
-    with pytest.raises(capture.TakeStorageError, match="cannot write .*turn-01-customer.wav") as err:
+    with pytest.raises(takes.TakeStorageError, match="cannot write .*turn-01-customer.wav") as err:
         _run(scenario, store)
     session = _status(store)
     assert session.status == "stopped" and session.note == str(err.value) and session.ended_at is not None

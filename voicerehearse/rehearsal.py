@@ -2,7 +2,7 @@
 
 The terminal (or a test) sees the session through a :class:`SessionView`; audio comes from :func:`open_blocks`
 — the live duplex stream, optionally with recorded replies mixed in (``--replies``).
-Every take is written to disk as it is captured (:mod:`voicerehearse.audio.capture`), so a crash, Ctrl-C,
+Every take is written to disk as it is captured (:mod:`voicerehearse.audio.takes`), so a crash, Ctrl-C,
 a full disk or a failing device never loses more than the last fraction of a second.
 """
 
@@ -30,9 +30,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from voicerehearse.analysis.frames import framed_from_settings, speech_activity
 from voicerehearse.analysis.pace import pace_metrics, syllable_nuclei
 from voicerehearse.analysis.tone import measure_voice
-from voicerehearse.audio.capture import (
-    DuplexCapture, RecoveredTake, ReplyEnd, TakeProgress, TakeResult, TakeStorageError, TakeWriter, mix_in,
-    pending_takes, record_take, recover_take, unstored_takes,
+from voicerehearse.audio.devices import DuplexCapture
+from voicerehearse.audio.reply_end import ReplyEnd, TakeProgress, TakeResult, mix_in, record_take
+from voicerehearse.audio.takes import (
+    RecoveredTake, TakeStorageError, TakeWriter, pending_takes, recover_take, unstored_takes,
 )
 from voicerehearse.audio.io import load_audio
 from voicerehearse.audio.playback import PromptAudio, PromptSource, prompt_audio

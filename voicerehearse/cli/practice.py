@@ -223,7 +223,7 @@ def _summary(console: Console, outcome, data_dir: Path) -> None:
 
 
 def _options(settings, **kw):
-    from voicerehearse.audio.capture import ReplyEnd
+    from voicerehearse.audio.reply_end import ReplyEnd
     from voicerehearse.rehearsal import RehearsalOptions
 
     end = ReplyEnd.from_settings(settings, end_silence_s=kw.pop("end_silence"), max_reply_s=kw.pop("max_reply"))
@@ -301,7 +301,7 @@ def practice(scenario, trainee, input_device, output_device, headset, replies, f
     Each customer line is played while the microphone records; your reply ends after a pause or when you press
     Enter. Every take is written to disk as it is recorded; a session killed halfway is recovered at the next start.
     """
-    from voicerehearse.audio.capture import input_device as check_input
+    from voicerehearse.audio.devices import input_device as check_input
     from voicerehearse.rehearsal import calibrate, latest_baseline, reply_file, run_session
     from voicerehearse.scenarios import find_scenario
 
@@ -356,7 +356,7 @@ def practice(scenario, trainee, input_device, output_device, headset, replies, f
 @domain_errors
 def calibrate(trainee, input_device, replies, end_silence, max_reply, sample_rate, data_dir, config, overrides):
     """Record a calm read of a short neutral passage: the baseline your tone is measured against."""
-    from voicerehearse.audio.capture import input_device as check_input
+    from voicerehearse.audio.devices import input_device as check_input
     from voicerehearse.rehearsal import calibrate as run_calibration
 
     console = Console()
@@ -409,7 +409,7 @@ def scenarios(scenario_dirs):
 @domain_errors
 def devices():
     """List audio input and output devices PortAudio sees."""
-    from voicerehearse.audio.capture import list_devices
+    from voicerehearse.audio.devices import list_devices
 
     found = list_devices()
     table = Table(title="Audio devices", title_justify="left")
