@@ -94,3 +94,22 @@ def test_rates_and_words_per_minute():
     untimed = pace_metrics(nuclei, act, Transcript("file", None, "", tuple(Word("w", None, None) for _ in range(10))))
     assert untimed.words_per_minute == pytest.approx(10 / 5.0 * 60, rel=0.05)
     assert pace_metrics(nuclei, act, None).words_per_minute is None
+
+
+def test_frame_power_and_windows_are_the_same_across_blocks_and_edges(monkeypatch):
+    """Running sums taken block by block (here 7 frames a block) give the direct mean square of every frame,
+    and windows running off either end are zero-padded."""
+    import voicerehearse.analysis.frames as frames
+
+    rng = np.random.default_rng(4)
+    y = rng.standard_normal(16000).astype(np.float32)
+    monkeypatch.setattr(frames, "_BLOCK_FRAMES", 7)
+    f = frame_power(y, sr=SR, frame_length=512, hop_length=160)
+    padded = np.concatenate([np.zeros(176), y, np.zeros(1000)]).astype(np.float64)
+    direct = np.array([np.mean(padded[i * 160 : i * 160 + 512] ** 2) for i in range(f.n_frames)])
+    assert f.n_frames == 100 and np.allclose(f.power, direct, rtol=1e-9, atol=1e-12)
+    w = frames.frame_windows(y, hop_length=160, frames=np.array([0, 50, 99]), win_length=512)
+    centred = np.concatenate([np.zeros(512), y, np.zeros(1024)])
+    for row, i in zip(w, (0, 50, 99)):
+        start = i * 160 + 80 - 256 + 512
+        assert np.array_equal(row, centred[start : start + 512])

@@ -90,3 +90,23 @@ def test_noisy_room_keeps_pauses_and_speaking_time():
     act = speech_activity(f, S)
     assert act.pauses.count == 1 and len(act.segments) == 2
     assert act.speaking_time_s == pytest.approx(3.0, abs=0.1)
+
+
+def test_pitch_batches_resample_only_their_stretch_and_agree_across_boundaries(monkeypatch):
+    """A glide tracked in many small batches (each resampling its own stretch of the signal) gives the same
+    F0 as one batch over the whole signal, frames given in any order."""
+    import voicerehearse.analysis.pitch as pitch
+
+    t = np.arange(4 * SR) / SR
+    y = (0.2 * np.sin(2 * np.pi * np.cumsum(120 + 40 * t) / SR)).astype(np.float32)
+    frames = np.arange(20, 380)
+    kw = dict(sr=SR, hop_s=0.01, fmin=65, fmax=600, win_s=0.025, aperiodicity_max=0.25)
+    whole = yin(y, frames=frames, **kw)
+    monkeypatch.setattr(pitch, "_CHUNK_FRAMES", 16)
+    monkeypatch.setattr(pitch, "_CHUNK_SPAN_FRAMES", 50)
+    shuffled = np.random.default_rng(0).permutation(frames)
+    batched = yin(y, frames=shuffled, **kw)
+    order = np.argsort(shuffled)
+    assert np.array_equal(batched.frames, shuffled)
+    assert np.allclose(batched.f0_hz[order], whole.f0_hz, rtol=1e-4)
+    assert np.nanmedian(np.abs(whole.f0_hz - (120 + 40 * (frames * 0.01 + 0.005)))) < 1.0

@@ -58,7 +58,7 @@ class Framed:
         return frame_windows(self.y, hop_length=self.hop_length, frames=indices, win_length=win_length)
 
 
-_BLOCK_FRAMES = 65536  # frames per block of the running sums: bounds temporary memory on long files
+_BLOCK_FRAMES = 4096  # frames per block of the running sums: bounds temporary memory on long files
 
 
 def padded_slice(y: np.ndarray, lo: int, hi: int) -> np.ndarray:
