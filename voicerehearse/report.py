@@ -426,7 +426,7 @@ def turn_charts(report: SessionReport, settings=None) -> list:
     """Pace, loudness and pitch per turn against their thresholds: inline SVG (markupsafe.Markup)."""
     from voicerehearse.delivery import normal_band
     from voicerehearse.settings import load_settings
-    from voicerehearse.web import plots
+    from voicerehearse import charts as plots
 
     st = settings or load_settings()
     items = lambda attr: [(f"turn {t.index + 1}", getattr(t, attr), t.label) for t in report.turns]

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template
 
 from voicerehearse.delivery import normal_band
 from voicerehearse.settings import load_settings
-from voicerehearse.web import plots
+from voicerehearse import charts as plots
 from voicerehearse.web.auth import get_trainee_or_404, visible_trainees
 from voicerehearse.web.db import get_db
 

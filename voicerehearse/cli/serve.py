@@ -232,7 +232,7 @@ def import_cmd(recording, trainee, title, stereo, data_dir):
     The reply is judged against the trainee's latest stored calibration read, when there is one."""
     from voicerehearse.pipeline import StereoLayout, analyze_file
     from voicerehearse.schema import analysis_record
-    from voicerehearse.web.ingest import add_session, latest_baseline
+    from voicerehearse.sessions import add_session, latest_baseline
 
     store = _store(data_dir)
     record = analysis_record(analyze_file(recording, stereo=StereoLayout.parse(stereo) if stereo else None,
