@@ -82,3 +82,47 @@ def test_data_is_private_to_its_owner(store):
 def test_trainee_names_must_be_sensible(store, name):
     with store.session() as db, pytest.raises(StoreError, match="1 to 120 characters"):
         get_or_create_trainee(db, name)
+
+
+def test_an_older_database_gets_the_new_columns(tmp_path):
+    import sqlite3
+
+    data = tmp_path / "old"
+    data.mkdir()
+    with sqlite3.connect(data / "voicerehearse.db") as conn:  # the users table before session_version
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, username VARCHAR(120) UNIQUE, "
+                     "password_hash VARCHAR(300), role VARCHAR(20), trainee_id INTEGER, created_at DATETIME)")
+        conn.execute("INSERT INTO users (username, password_hash, role) VALUES ('alex', 'x', 'coach')")
+    from voicerehearse.store import User
+
+    with Store.open(data).session() as db:
+        assert db.scalar(select(User)).session_version == 0
+
+
+def test_a_failed_session_write_stores_nothing_and_keeps_the_file(store, tmp_path):
+    from voicerehearse.sessions import add_session
+
+    src = tmp_path / "upload.wav"
+    src.write_bytes(b"RIFF data")
+    for bad in ({"trainee": " "}, {"turns": [{"audio": src, "record": {"duration_s": "not a number"}, "move": True}]}):
+        args = {"trainee": "Dana", "scenario_id": "s", "scenario_title": "S", "source": "import",
+                "turns": [{"audio": src, "record": {}, "move": True}], **bad}
+        with pytest.raises(Exception):
+            add_session(store, **args)
+        assert src.read_bytes() == b"RIFF data"  # never deleted on failure
+        with store.session() as db:
+            assert db.scalar(select(PracticeSession)) is None
+        assert not any((store.data_dir / "audio" / "incoming").iterdir())
+
+
+def test_a_moved_upload_leaves_its_name_only_once_committed(store, tmp_path):
+    from voicerehearse.sessions import add_session
+
+    src = tmp_path / "upload.wav"
+    src.write_bytes(b"RIFF data")
+    sid = add_session(store, trainee="Dana", scenario_id="s", scenario_title="S", source="import",
+                      turns=[{"audio": src, "record": {}, "move": True}])
+    assert not src.exists()
+    with store.session() as db:
+        turn = db.scalar(select(Turn).where(Turn.session_id == sid))
+        assert store.resolve_audio(turn.audio_path).read_bytes() == b"RIFF data"
