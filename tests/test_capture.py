@@ -32,12 +32,61 @@ def take(tmp_path, y, **kw):
 
 
 def test_reply_ends_after_trailing_silence_counted_in_samples(tmp_path):
-    y = place(10.0, (1.0, voice(2.0, syllable_hz=4)))
+    y = place(10.0, (1.0, voice(3.0, syllable_hz=4)))
     writer, result = take(tmp_path, y, end=ReplyEnd(end_silence_s=1.0))
     assert result.reason == "silence" and result.reply_heard
-    # speech ends at 3.0 s; the last loud block is within one block of it, then 1 s of silence
-    assert result.duration_s == pytest.approx(4.0, abs=2 * BLOCK / SR)
+    # speech ends at 4.0 s; the last loud block is within one block of it, then 1 s of silence
+    assert result.duration_s == pytest.approx(5.0, abs=2 * BLOCK / SR)
     assert writer.frames == result.frames
+
+
+HESITANT = ReplyEnd(end_silence_s=1.5, hesitation_silence_s=4.0, short_speech_s=2.0, filler_burst_s=0.8)
+
+
+def test_a_hesitant_start_with_a_two_second_pause_is_recorded_whole(tmp_path):
+    # "Um, sorry." (0.8 s), a 2 s pause, then the real reply (4 s), then silence
+    y = place(14.0, (1.0, voice(0.8, syllable_hz=4)), (3.8, voice(4.0, syllable_hz=4)))
+    _, result = take(tmp_path, y, end=HESITANT)
+    assert result.reason == "silence"
+    assert result.duration_s == pytest.approx(7.8 + 1.5, abs=2 * BLOCK / SR)  # the plain pause ends it after all
+
+
+def test_a_lone_filler_after_speech_extends_the_pause(tmp_path):
+    # a finished-sounding 3 s, a short "um" (0.4 s), then 2.5 s of silence before going on
+    y = place(16.0, (0.5, voice(3.0, syllable_hz=4)), (4.3, voice(0.4)), (7.2, voice(3.0, syllable_hz=4)))
+    _, result = take(tmp_path, y, end=HESITANT)
+    assert result.duration_s == pytest.approx(10.2 + 1.5, abs=2 * BLOCK / SR)
+
+
+def test_an_open_sentence_waits_and_a_closed_one_ends(tmp_path):
+    y = place(14.0, (0.5, voice(3.0, syllable_hz=4)), (6.0, voice(3.0, syllable_hz=4)))  # 2.5 s pause inside
+    _, closed = take(tmp_path, y, end=HESITANT, sentence_open=lambda: False)
+    _, open_ = take(tmp_path / "b", y, end=HESITANT, sentence_open=lambda: True)
+    assert closed.duration_s == pytest.approx(3.5 + 1.5, abs=2 * BLOCK / SR)
+    assert open_.duration_s == pytest.approx(9.0 + 4.0, abs=2 * BLOCK / SR)
+
+
+def test_the_pause_countdown_and_the_live_nudges(tmp_path):
+    seen = []
+    y = place(12.0, (1.0, voice(1.5)), (3.5, voice(0.6)))  # talks over the line (ends 2.0 s), hesitates
+    _, result = take(tmp_path, y, prompt_end_frame=2 * SR, end=HESITANT, on_block=lambda b, p: seen.append(p))
+    over = [p.elapsed_s for p in seen if p.talking_over]
+    assert over and min(over) == pytest.approx(1.0 + 0.15, abs=2 * BLOCK / SR) and max(over) <= 2.0
+    assert result.talk_over_s == pytest.approx(0.85, abs=2 * BLOCK / SR)
+    counting = [p for p in seen if p.ends_in_s is not None]
+    assert counting and all(p.hesitant for p in counting)
+    assert counting[-1].ends_in_s == 0.0 and counting[0].ends_in_s == pytest.approx(4.0, abs=BLOCK / SR)
+    take(tmp_path / "w", np.zeros(6 * SR, np.float32), prompt_end_frame=SR, end=ReplyEnd(no_reply_s=4.0),
+         on_block=lambda b, p: seen.append(p))
+    assert seen[-1].waiting_s == pytest.approx(4.0) and not seen[-1].reply_heard
+
+
+def test_a_key_during_the_customer_line_does_not_end_the_take(tmp_path):
+    stop = threading.Event()
+    stop.set()  # e.g. a second Enter press left over from the last reply
+    _, result = take(tmp_path, np.zeros(6 * SR, np.float32), prompt_end_frame=3 * SR, stop=stop,
+                     end=ReplyEnd(no_reply_s=1.0))
+    assert result.reason == "no reply" and result.duration_s == 4.0 and not stop.is_set()
 
 
 def test_no_reply_and_max_reply_limits(tmp_path):
