@@ -18,6 +18,7 @@ COMMANDS = {  # name -> "module:attribute"
     "scenarios": "voicerehearse.cli.practice:scenarios",
     "devices": "voicerehearse.cli.practice:devices",
     "analyze": "voicerehearse.cli.analyze:analyze",
+    "batch": "voicerehearse.cli.batch:batch",
     "serve": "voicerehearse.cli.serve:serve",
     "users": "voicerehearse.cli.serve:users",
     "report": "voicerehearse.cli.serve:report",
