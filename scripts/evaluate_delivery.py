@@ -16,6 +16,7 @@ on N random (clip, baseline) pairs and reports any label that differs.
 
     python scripts/evaluate_delivery.py DATA_DIR... [--engine none|auto|pocketsphinx|vosk] [--protocol one]
     python scripts/evaluate_delivery.py ../shared/data/tess-dev ../shared/data/emotion-dev --dump /tmp/m.pkl
+    python scripts/evaluate_delivery.py DATA_DIR... --noise-dbfs -50 --pad-s 0.5     # robustness: a noisy room
 
 Prints per-class recall, UAR (aggressive, passive, neutral->assertive), neutral false flags split into
 ->aggressive and ->passive, happy->aggressive, each per corpus and per speaker. ``--dump`` writes the measured
@@ -66,9 +67,26 @@ def read_manifest(folder: Path) -> list[Clip]:
 _ENGINE = None
 
 
+def _noisy(path, settings, noise_dbfs, pad_s):
+    """The clip with silence around it and white noise at ``noise_dbfs`` plus 50 Hz hum 5 dB under it: a noisy room."""
+    import numpy as np
+    import soundfile as sf
+
+    from voicerehearse.audio.io import from_array
+
+    y, sr = sf.read(path, dtype="float32", always_2d=True)
+    pad = np.zeros(int(pad_s * sr), np.float32)
+    y = np.concatenate([pad, y.mean(axis=1), pad])
+    rng = np.random.default_rng(abs(hash(Path(path).name)) % 2**32)
+    t = np.arange(y.size) / sr
+    y = y + rng.standard_normal(y.size) * 10 ** (noise_dbfs / 20) \
+        + np.sqrt(2) * 10 ** ((noise_dbfs - 5) / 20) * np.sin(2 * np.pi * 50 * t)
+    return from_array(y.astype(np.float32), sr, settings=settings, path=Path(path).name)
+
+
 def _measure(args):
     """One clip through the product's pipeline, without a baseline (worker process)."""
-    clip, engine, config = args
+    clip, engine, config, noise_dbfs, pad_s = args
     from voicerehearse.audio.io import load_audio
     from voicerehearse.errors import VoiceRehearseError
     from voicerehearse.pipeline import analyze_audio, baseline_from_analysis
@@ -84,7 +102,9 @@ def _measure(args):
             if _ENGINE is None:
                 _ENGINE = choose_engine(engine, settings=settings)
             words = transcribe_file(clip.path, engine=_ENGINE)
-        analysis = analyze_audio(load_audio(clip.path, settings=settings), settings=settings, transcript=words)
+        audio = load_audio(clip.path, settings=settings) if noise_dbfs is None else \
+            _noisy(clip.path, settings, noise_dbfs, pad_s)
+        analysis = analyze_audio(audio, settings=settings, transcript=words)
         baseline = baseline_from_analysis(analysis, Path(clip.path).name) if analysis.delivery.label != "no speech" \
             else None
         return clip, analysis, baseline, None
@@ -92,8 +112,8 @@ def _measure(args):
         return clip, None, None, str(exc)
 
 
-def measure_all(clips, engine, config, jobs):
-    work = [(c, engine, config) for c in clips]
+def measure_all(clips, engine, config, jobs, noise_dbfs=None, pad_s=0.0):
+    work = [(c, engine, config, noise_dbfs, pad_s) for c in clips]
     if jobs <= 1:
         results = list(map(_measure, work))
     else:
@@ -213,6 +233,9 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--dump", type=Path, default=None, help="write measured clips for fit_delivery.py")
     parser.add_argument("--load", type=Path, default=None, help="reuse a --dump instead of measuring again")
+    parser.add_argument("--noise-dbfs", type=float, default=None,
+                        help="robustness: add white noise at this level and 50 Hz hum 5 dB under it (a noisy room)")
+    parser.add_argument("--pad-s", type=float, default=0.0, help="with --noise-dbfs: silence around each clip")
     parser.add_argument("--speakers", action="store_true", help="also print each speaker's figures")
     parser.add_argument("--check-cli", type=int, default=0, metavar="N",
                         help="confirm N random pairs through the real `voicerehearse analyze` command")
@@ -228,7 +251,7 @@ def main(argv=None) -> int:
         clips = [c for folder in args.data_dirs for c in read_manifest(folder)]
         print(f"measuring {len(clips)} clips from {len(args.data_dirs)} folder(s) (engine {args.engine}) ...",
               file=sys.stderr)
-        measured = measure_all(clips, args.engine, args.config, args.jobs)
+        measured = measure_all(clips, args.engine, args.config, args.jobs, args.noise_dbfs, args.pad_s)
     if args.dump:
         args.dump.write_bytes(pickle.dumps(measured))
     protocols = ("one", "calibration") if args.protocol == "both" else (args.protocol,)

@@ -81,7 +81,7 @@ def log_in(d, base: str, target: str) -> None:
     d.get(base + target)
     assert "/login" in d.current_url
     d.find_element(By.NAME, "username").send_keys("coach")
-    d.find_element(By.NAME, "password").send_keys("coach-pass")
+    d.find_element(By.NAME, "password").send_keys("coach-password")
     d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     wait(d, lambda d: d.current_url.endswith(target), message="redirect after login")
 

@@ -56,7 +56,7 @@ class Settings:
     min_sample_rate_hz: int = _s(4000, "audio", "Files declaring a lower sample rate are rejected before decoding.", 1, 48000)
     max_sample_rate_hz: int = _s(384000, "audio", "Files declaring a higher sample rate are rejected before decoding.", 8000, 768000)
     max_channel_count: int = _s(16, "audio", "Files with more channels are rejected before decoding.", 1, 256)
-    max_decoded_sample_count: int = _s(1_000_000_000, "audio", "Files whose duration x rate x channels exceeds this are rejected before decoding.", 1_000_000, 100_000_000_000)
+    max_decoded_sample_count: int = _s(1_000_000_000, "audio", "Files whose duration x rate x channels exceeds this are rejected before decoding.", 1_000, 100_000_000_000)
     # --- framing and speech activity (de Jong & Wempe style)
     frame_length_s: float = _s(0.032, "activity", "Analysis window for level and spectrum.", 0.005, 0.2)
     hop_s: float = _s(0.01, "activity", "Step between analysis frames: the time resolution of every span.", 0.002, 0.05)
