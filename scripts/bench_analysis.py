@@ -1,18 +1,27 @@
 #!/usr/bin/env python3
-"""Speed of the acoustic analysis (everything but transcription), measured against peers in the same run.
+"""Speed and memory of the acoustic analysis (everything but transcription), against peers in the same run.
 
-1. A 10-minute speech-like recording: VoiceRehearse's whole acoustic analysis vs openSMILE's eGeMAPS
-   low-level descriptors (pip install opensmile; skipped with a note when absent), one core each.
+1. Recordings of 1, 10, 60 and 180 minutes (speech-like synthetic audio, or real clips concatenated with
+   ``--clips DIR...``, written to a temporary folder and deleted afterwards): each tool runs once per file in
+   its own process pinned to one core, and the table gives CPU seconds, real-time factor per core (audio
+   seconds / CPU seconds) and the process's peak RSS (resource.getrusage). Tools: VoiceRehearse's whole
+   acoustic analysis (`analyze --engine none` path), openSMILE eGeMAPS low-level descriptors and Praat
+   pitch + intensity through parselmouth (the `bench` extras; skipped with a note when absent).
 2. A 5-second file from a cold process: `voicerehearse analyze --json --engine none` wall time, vs a cold
    process that only loads the file and runs librosa.yin (the usual librosa route).
 
-    python scripts/bench_analysis.py [--minutes 10] [--repeat 3]
+    python scripts/bench_analysis.py [--minutes 1 10 60 180] [--clips DIR ...] [--repeat 3]
+
+Targets (issue 14): >= 300x real time per core at every length; peak RSS <= 400 MB at 180 minutes.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -28,6 +37,7 @@ import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 SR = 16000
+TOOLS = ("voicerehearse", "opensmile", "parselmouth")
 
 
 def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
@@ -43,18 +53,96 @@ def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
         phase = 2 * np.pi * np.cumsum(f0) / SR
         y = sum(k ** -1.5 * np.sin(k * phase) for k in range(1, 9)) * np.sin(np.pi * rng.uniform(3, 5) * t) ** 2
         i = int(t0 * SR)
-        out[0][i : i + n] += (0.1 * y).astype(np.float32)
+        room = out[0][i : i + n]
+        room += (0.1 * y[: room.shape[0]]).astype(np.float32)
         t0 += dur + rng.uniform(0.2, 1.2)
     return out[0]
 
 
-def best_of(repeat: int, fn) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def write_long(path: Path, seconds: float, clips: list[np.ndarray] | None) -> None:
+    """``seconds`` of audio written block by block (16-bit mono WAV at 16 kHz): real clips in a random order
+    with 0.2-1.5 s pauses, or speech-like synthetic audio."""
+    rng = np.random.default_rng(0)
+    target = int(seconds * SR)
+    with sf.SoundFile(str(path), "w", SR, 1, "PCM_16") as f:
+        done = 0
+        while done < target:
+            if clips:
+                block = np.concatenate([clips[rng.integers(len(clips))],
+                                        np.zeros(int(rng.uniform(0.2, 1.5) * SR), np.float32)])
+            else:
+                block = speech_like(60.0, seed=int(rng.integers(1 << 30)))
+            block = block[: target - done]
+            f.write(block)
+            done += block.shape[0]
+
+
+def read_clips(folders: list[str]) -> list[np.ndarray]:
+    from voicerehearse.audio.io import load_audio
+
+    clips = []
+    for folder in folders:
+        for row in csv.DictReader(open(Path(folder) / "manifest.csv", encoding="utf-8")):
+            clips.append(load_audio(Path(folder) / row["file"]).samples)
+    return clips
+
+
+def child(tool: str, path: str, warm: str) -> dict:
+    """Run one tool once on ``path`` in this process, after one warm-up run on the short file ``warm`` (imports
+    and one-time set-up are not the cost of a recording); CPU seconds of the run and the process's peak RSS."""
+    import resource
+
+    if tool == "voicerehearse":
+        from voicerehearse.pipeline import analyze_file
+        from voicerehearse.settings import load_settings
+
+        settings = load_settings(overrides={"max_duration_s": 4 * 3600.0})
+        run = lambda p: analyze_file(p, settings=settings)  # noqa: E731
+    elif tool == "opensmile":
+        import opensmile
+
+        smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
+                                feature_level=opensmile.FeatureLevel.LowLevelDescriptors)
+        run = lambda p: smile.process_file(p)  # noqa: E731
+    else:
+        import parselmouth
+
+        def run(p):
+            sound = parselmouth.Sound(p)
+            sound.to_pitch()
+            sound.to_intensity()
+    run(warm)
+    start = time.process_time()
+    run(path)
+    cpu = time.process_time() - start
+    return {"cpu_s": cpu, "peak_rss_mb": _peak_rss_mb(resource)}
+
+
+def _peak_rss_mb(resource) -> float:
+    """Peak resident memory of this process. getrusage's ru_maxrss also counts the parent's memory at fork,
+    which carries over exec on Linux, so the high-water mark of this process image (VmHWM) is preferred."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def available(tool: str) -> bool:
+    module = {"voicerehearse": "voicerehearse", "opensmile": "opensmile", "parselmouth": "parselmouth"}[tool]
+    probe = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True)
+    return probe.returncode == 0
+
+
+def run_child(tool: str, path: Path, warm: Path) -> dict | None:
+    out = subprocess.run([sys.executable, __file__, "--child", tool, str(path), str(warm)], capture_output=True,
+                         text=True)
+    if out.returncode != 0:
+        print(f"    {tool} failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}")
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def cold(cmd: list[str], repeat: int) -> float:
@@ -66,35 +154,33 @@ def cold(cmd: list[str], repeat: int) -> float:
     return statistics.median(times)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, children included
+def long_files(args, tmp: Path) -> None:
+    tools = [t for t in TOOLS if available(t)]
+    missing = [t for t in TOOLS if t not in tools]
+    clips = read_clips(args.clips) if args.clips else None
+    source = f"real clips from {', '.join(args.clips)}" if clips else "speech-like synthetic audio"
+    print(f"one run per tool and length (after a 5 s warm-up), each in its own process on one core; {source}")
+    if missing:
+        print(f"not installed (pip install -e '.[bench]'): {', '.join(missing)} — no peer figure")
+    warm = tmp / "warm.wav"
+    sf.write(warm, speech_like(5.0, seed=2), SR)
+    print(f"{'minutes':>7s} {'tool':>14s} {'cpu_s':>8s} {'x_realtime_per_core':>20s} {'peak_rss_mb':>12s}")
+    for minutes in args.minutes:
+        path = tmp / f"long_{minutes:g}min.wav"
+        write_long(path, minutes * 60, clips)
+        for tool in tools:
+            if tool != "voicerehearse" and args.peers_up_to is not None and minutes > args.peers_up_to:
+                continue
+            r = run_child(tool, path, warm)
+            if r is not None:
+                print(f"{minutes:7g} {tool:>14s} {r['cpu_s']:8.2f} {minutes * 60 / max(r['cpu_s'], 1e-9):20.0f} "
+                      f"{r['peak_rss_mb']:12.0f}", flush=True)
+        path.unlink()
 
-    from voicerehearse.pipeline import analyze_file
 
-    tmp = Path(tempfile.mkdtemp())
-    long_path, short_path = tmp / "long.wav", tmp / "short.wav"
-    seconds = args.minutes * 60
-    sf.write(long_path, speech_like(seconds), SR)
+def cold_start(args, tmp: Path) -> None:
+    short_path = tmp / "short.wav"
     sf.write(short_path, speech_like(5.0, seed=1), SR)
-
-    print(f"acoustic analysis of {seconds / 60:g} min of speech-like audio, one core, best of {args.repeat}:")
-    ours = best_of(args.repeat, lambda: analyze_file(long_path))
-    print(f"  voicerehearse analyze (engine none)  {ours:7.2f} s   {seconds / ours:7.0f}x real time")
-    try:
-        import opensmile
-    except ImportError:
-        print("  openSMILE eGeMAPS LLD                 not installed (pip install opensmile) — no peer figure")
-    else:
-        smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
-                                feature_level=opensmile.FeatureLevel.LowLevelDescriptors)
-        peer = best_of(args.repeat, lambda: smile.process_file(str(long_path)))
-        print(f"  openSMILE eGeMAPS LLD                 {peer:7.2f} s   {seconds / peer:7.0f}x real time")
-        print(f"  ratio: voicerehearse is {peer / ours:.1f}x faster than openSMILE eGeMAPS")
-
     exe = Path(sys.executable).with_name("voicerehearse")
     print(f"\ncold process on a 5 s file, median of {args.repeat + 2}:")
     ours_cold = cold([str(exe), "analyze", str(short_path), "--json", "--engine", "none"], args.repeat + 2)
@@ -107,6 +193,29 @@ def main() -> int:
         print("  librosa load + yin                    failed (librosa missing?)")
     else:
         print(f"  python: librosa.load + librosa.yin    {peer_cold:7.2f} s wall   ({peer_cold / ours_cold:.1f}x ours)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, nargs="+", default=[1, 10, 60, 180])
+    parser.add_argument("--clips", nargs="+", metavar="DIR", help="folders with a manifest.csv of real clips")
+    parser.add_argument("--peers-up-to", type=float, default=None, metavar="MIN",
+                        help="run the peers only up to this length (openSMILE takes minutes on 3 hours)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the cold-start figure")
+    parser.add_argument("--no-cold", action="store_true", help="skip the cold-start figure")
+    parser.add_argument("--child", nargs=3, metavar=("TOOL", "PATH", "WARM"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, children included
+    if args.child:
+        print(json.dumps(child(*args.child)))
+        return 0
+    tmp = Path(tempfile.mkdtemp(prefix="vr-bench-"))
+    try:
+        long_files(args, tmp)
+        if not args.no_cold:
+            cold_start(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
