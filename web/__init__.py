@@ -16,6 +16,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, jsonify
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 VENDOR_FILES = ("wavesurfer.min.js", "plugins/regions.min.js", "plugins/timeline.min.js")
@@ -49,14 +50,16 @@ def _secret_key(data_dir: Path) -> str:
 
 
 class RowIdConverter(IntegerConverter):
-    """``<int:...>`` on every route, limited to ids a database can hold: anything larger is a 404 from the
-    router, never an overflow in the driver."""
+    """``<int:...>`` on every route, limited to ids a database can hold: a larger one is a 404 from the router
+    (whatever the method), never an overflow in the driver."""
 
-    def __init__(self, map, *args, **kwargs):
+    def to_python(self, value: str) -> int:
         from voicerehearse.store import MAX_ID
 
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, *args, **kwargs)
+        number = super().to_python(value)
+        if number > MAX_ID:  # not a ValidationError: that would let werkzeug answer 405 for a sibling method
+            raise NotFound(f"No record {value}.")
+        return number
 
 
 def create_app(test_config: dict | None = None) -> Flask:
