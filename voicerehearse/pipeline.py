@@ -23,8 +23,9 @@ from voicerehearse.analysis.tone import VoiceMeasures, measure_voice, tone_metri
 from voicerehearse.audio.io import load_audio
 from voicerehearse.delivery import flags_for, judge
 from voicerehearse.errors import BaselineError, ConfigError, TranscriptFormatError
-from voicerehearse.settings import load_settings
-from voicerehearse.types import Analysis, Audio, Baseline, Interruption, StyleScores, Transcript, Verdict
+from voicerehearse.settings import Settings, load_settings
+from voicerehearse.types import (Analysis, Audio, Baseline, Interruption, StereoMetrics, StyleScores, Transcript,
+                                 Verdict)
 
 
 @dataclass(frozen=True)
@@ -153,14 +154,47 @@ _NOT_JUDGED = Verdict("no speech", StyleScores(0.0, 0.0, 0.0), ())
 def _judged(analysis: Analysis, baseline: Baseline | None, settings, *, has_voice: bool) -> Analysis:
     speech = analysis.speech
     span = (speech.segments[0].start, speech.segments[-1].end) if has_voice else None
-    talk_overs = ()
-    if analysis.stereo is not None:  # in a call recording the agent's talk-overs are interruptions of the customer
-        talk_overs = tuple(Interruption(o.start, o.end, o.duration_s)
-                           for o in analysis.stereo.talk_overs if o.interrupter == "agent")
+    talk_overs = agent_takeovers(analysis.stereo, settings) if analysis.stereo is not None else ()
     verdict = judge(tone=analysis.tone, pace=analysis.pace, turn=analysis.turn, cues=analysis.cues, baseline=baseline,
                     speech_span=span, settings=settings, talk_overs=talk_overs,
                     transcript=analysis.transcript, speaking_time_s=speech.speaking_time_s)
     return dataclasses.replace(analysis, delivery=verdict, flags=flags_for(verdict, analysis.cues))
+
+
+def _containing(segments, t: float):
+    return next((seg for seg in segments if seg.start - 1e-6 <= t <= seg.end + 1e-6), None)
+
+
+def agent_takeovers(stereo: StereoMetrics, settings: Settings) -> tuple[Interruption, ...]:
+    """The agent's talk-overs in a call that are interruptions, not the everyday overlaps of a conversation:
+
+    - at a turn change (the customer stops while the agent speaks) an overlap shorter than
+      ``call_overlap_min_s`` is a natural hand-over, not a barge-in;
+    - a short agent burst (under ``backchannel_max_s``) while the customer keeps talking is a backchannel
+      ("mm-hmm", "okay").
+
+    >>> from voicerehearse.types import SideMetrics, Span, TalkOver
+    >>> s = load_settings()
+    >>> sides = (SideMetrics("agent", 0, 3.0, 0.5, 2.0, (Span(0.0, 0.5), Span(4.6, 7.0))),
+    ...          SideMetrics("customer", 1, 3.0, 0.5, 4.0, (Span(0.2, 5.0),)))
+    >>> overs = (TalkOver(0.2, 0.5, 0.3, "agent", "customer"), TalkOver(4.6, 5.0, 0.4, "agent", "customer"))
+    >>> agent_takeovers(StereoMetrics(sides, overs, None, None), s)
+    ()
+    """
+    segs = {side.side: side.segments for side in stereo.sides}
+    out = []
+    for o in stereo.talk_overs:
+        if o.interrupter != "agent":
+            continue
+        mine, theirs = _containing(segs.get("agent", ()), o.start), _containing(segs.get(o.interrupted, ()), o.start)
+        if mine is not None and theirs is not None:
+            if theirs.end <= mine.end + 1e-6:  # they stopped while the agent went on: a hand-over or a takeover
+                if o.duration_s < settings.call_overlap_min_s:
+                    continue
+            elif mine.end - mine.start < settings.backchannel_max_s:  # they went on: the agent only chimed in
+                continue
+        out.append(Interruption(o.start, o.end, o.duration_s))
+    return tuple(out)
 
 
 def rejudge(analysis: Analysis, baseline: Baseline | None, settings=None) -> Analysis:

@@ -83,6 +83,8 @@ class Settings:
     bleed_min_correlation: float = _s(0.1, "turn", "Below this normalised correlation the prompt is taken as not heard by the mic.", 0.0, 1.0)
     # --- two-channel calls
     monologue_gap_s: float = _s(1.5, "stereo", "Gaps shorter than this (with no reply from the other side) keep a monologue going.", 0.1, 30.0)
+    call_overlap_min_s: float = _s(0.6, "stereo", "In a call, an agent overlap at a turn change shorter than this is a natural hand-over, not an interruption.", 0.0, 5.0)
+    backchannel_max_s: float = _s(1.0, "stereo", "In a call, an agent burst shorter than this while the customer keeps talking is a backchannel ('mm-hmm'), not an interruption.", 0.1, 5.0)
     # --- verdict: tone and pace relative to the baseline, in units of normal variation
     loudness_spread_db: float = _s(2.18, "verdict", "Normal loudness difference between two neutral sentences of one speaker (one spread).", 0.1, 30.0)
     pitch_spread_st: float = _s(2.48, "verdict", "Normal difference of median pitch between two neutral sentences of one speaker.", 0.1, 24.0)

@@ -1,0 +1,47 @@
+"""Two-channel calls: the everyday overlaps of a conversation are not interruptions; cutting in is."""
+
+import numpy as np
+import pytest
+
+from synth import SR, noise, place, voice
+from voicerehearse.audio.io import from_array
+from voicerehearse.pipeline import StereoLayout, analyze_audio
+from voicerehearse.settings import load_settings
+
+S = load_settings()
+LAYOUT = StereoLayout(agent=0, customer=1)
+
+
+def _call(agent_parts, customer_parts, total_s=12.0):
+    agent = place(total_s, *[(t, voice(d, f0=130, syllable_hz=4, seed=i)) for i, (t, d) in enumerate(agent_parts)])
+    customer = place(total_s, *[(t, voice(d, f0=210, syllable_hz=4, seed=10 + i))
+                                for i, (t, d) in enumerate(customer_parts)])
+    stereo = np.stack([agent + noise(total_s, -70), customer + noise(total_s, -70, seed=2)])
+    return analyze_audio(from_array(stereo, SR, keep_channels=True), settings=S, stereo=LAYOUT)
+
+
+def _interruptions(a):
+    return [r for r in a.delivery.reasons if r.cue == "interruption"]
+
+
+def test_backchannel_and_a_quick_hand_over_are_not_interruptions():
+    # customer talks 0.5-6.0 s; the agent says "mm-hmm" at 2.0 s (0.4 s) and answers 0.3 s before they finish
+    a = _call([(2.0, 0.4), (5.7, 4.0)], [(0.5, 5.5)])
+    overs = [o for o in a.stereo.talk_overs if o.interrupter == "agent"]
+    assert len(overs) == 2  # both overlaps are measured ...
+    assert _interruptions(a) == []  # ... neither is judged an interruption
+    assert a.delivery.label == "assertive"
+
+
+@pytest.mark.parametrize("agent_start", [3.0, 4.0])
+def test_cutting_in_while_the_customer_still_has_seconds_to_say_is_an_interruption(agent_start):
+    # the agent starts talking over the customer and keeps going; the customer gives up at 5.0 s
+    a = _call([(agent_start, 5.0)], [(0.5, 4.5)])
+    found = _interruptions(a)
+    assert len(found) == 1 and found[0].start == pytest.approx(agent_start, abs=0.1)
+    assert a.delivery.label == "aggressive"
+
+
+def test_talking_over_for_long_is_an_interruption_even_if_the_customer_goes_on():
+    a = _call([(2.0, 2.0)], [(0.5, 7.0)])  # 2 s of agent speech in the middle of the customer's turn
+    assert len(_interruptions(a)) == 1
