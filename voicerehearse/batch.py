@@ -41,7 +41,7 @@ from voicerehearse.types import Baseline
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64")
 HASH_BLOCK_BYTES = 1 << 20  # read this much of a file at a time while hashing it
-TASKS_PER_THREAD = 2  # files in flight per worker thread: keeps workers busy without flooding the scheduler
+TASKS_PER_THREAD = 8  # files in flight per worker thread: hides the round trips without flooding the scheduler
 PLUGIN_PREFIX = "voicerehearse-batch-"
 CACHE_DIR_NAME = "batch-cache"  # in the data directory, unless the caller names a folder
 UNHASHED_SECTIONS = ("store", "batch")  # settings that cannot change an analysis
@@ -191,16 +191,15 @@ class ResultCache:
             return None
 
     def put(self, key: str, record: dict[str, Any]) -> None:
-        """Write ``record`` under ``key``: to a temporary file, flushed, then renamed over (never half a file)."""
+        """Write ``record`` under ``key``: to a temporary file, then renamed over it (a crashed process never
+        leaves half an entry)."""
         target = self.path(key)
         try:
             target.parent.mkdir(exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump(record, f)
-                    f.flush()
-                    os.fsync(f.fileno())
+                with os.fdopen(fd, "w", encoding="utf-8") as f:  # no fsync (10 ms a file): an entry cut
+                    json.dump(record, f)                              # short by a power loss reads as missing
                 os.replace(tmp, target)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
