@@ -47,3 +47,7 @@ class DeviceError(VoiceRehearseError):
 
 class BaselineError(VoiceRehearseError):
     """The calibration recording cannot serve as a baseline (e.g. it holds no speech)."""
+
+
+class StoreFormatError(VoiceRehearseError):
+    """A stored record cannot be read back (another schema, an error record, or damaged)."""

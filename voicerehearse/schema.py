@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
+import typing
+from functools import lru_cache
 from typing import Any
 
-from voicerehearse.errors import VoiceRehearseError
+from voicerehearse.errors import StoreFormatError, VoiceRehearseError
+from voicerehearse import types as model
 from voicerehearse.types import Analysis
 
 SCHEMA = "voicerehearse.analysis/1"
@@ -54,3 +58,53 @@ def error_record(file: str, error: VoiceRehearseError) -> dict[str, Any]:
     record["flags"] = []
     record["cues"] = []
     return record
+
+
+@lru_cache(maxsize=None)
+def _hints(cls) -> dict[str, Any]:
+    return typing.get_type_hints(cls, vars(model))
+
+
+def _build(kind: Any, value: Any) -> Any:
+    """``value`` (parsed JSON) as ``kind`` (a type hint of :mod:`voicerehearse.types`)."""
+    if value is None:
+        return None
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [k for k in typing.get_args(kind) if k is not type(None)]
+        return _build(options[0], value) if len(options) == 1 else value
+    if origin is tuple:
+        args = typing.get_args(kind)
+        item = args[0] if args else Any
+        return tuple(_build(item, v) for v in value)
+    if dataclasses.is_dataclass(kind):
+        hints = _hints(kind)
+        names = {f.name for f in dataclasses.fields(kind) if f.init}
+        return kind(**{k: _build(hints[k], v) for k, v in value.items() if k in names})
+    if kind is float and isinstance(value, int):
+        return float(value)
+    return value
+
+
+def analysis_from_record(record: dict[str, Any]) -> Analysis:
+    """The typed :class:`~voicerehearse.types.Analysis` of a stored record (the inverse of :func:`analysis_record`);
+    fields a newer writer added are ignored, fields an older one lacked take their defaults.
+    Raises StoreFormatError for an error record or one that is not this schema.
+
+    >>> import numpy as np, soundfile as sf, tempfile, os
+    >>> from voicerehearse.pipeline import analyze_file
+    >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+    >>> t = np.arange(32000) / 16000
+    >>> sf.write(path, 0.1 * np.sin(2 * np.pi * 180 * t) * np.sin(np.pi * 4 * t) ** 2, 16000)
+    >>> a = analyze_file(path)
+    >>> analysis_from_record(analysis_record(a)).tone.pitch_median_hz == round(a.tone.pitch_median_hz, 4)
+    True
+    """
+    if not isinstance(record, dict) or record.get("schema") != SCHEMA:
+        raise StoreFormatError(f"not a {SCHEMA} record")
+    if record.get("error"):
+        raise StoreFormatError(f"{record.get('file')}: the record holds an error, not an analysis")
+    try:
+        return _build(Analysis, record)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise StoreFormatError(f"{record.get('file')}: the stored analysis cannot be read: {exc}") from None
