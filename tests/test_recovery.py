@@ -79,7 +79,7 @@ def test_sigkill_mid_take_loses_at_most_half_a_second_and_is_recovered_at_next_s
         session = db.scalars(select(PracticeSession)).one()
         turn = db.scalars(select(Turn)).one()
         assert session.status == "recovered" and "turn 1" in session.note
-        assert turn.index == 1 and store.resolve_audio(turn.audio_path) == wav.resolve()
+        assert turn.index == 0 and store.resolve_audio(turn.audio_path) == wav.resolve()  # turn 1, stored 0-based
         assert turn.analysis["schema"] == "voicerehearse.analysis/1" and turn.prompt_start_s == pytest.approx(0.3)
 
 
@@ -111,7 +111,7 @@ def test_ctrl_c_ends_cleanly_and_keeps_the_take(tmp_path):
 def one_turn(tmp_path, monkeypatch):
     pack = write_pack(tmp_path / "packs", [customer(seed=2, duration_s=1.0)])
     store = Store.open(tmp_path / "data")
-    reply = place(6.0, (1.5, trainee(3.0)))
+    reply = place(8.0, (1.5, trainee(3.0)))
 
     def fake_blocks(fail_after_s=None):
         @contextmanager
@@ -167,7 +167,8 @@ def test_a_full_disk_that_also_blocks_the_wav_leaves_the_take_for_recovery(one_t
     monkeypatch.undo()
     recovered = rehearsal.recover(store, settings=load_settings())
     assert len(recovered) == 1 and recovered[0].problem is None and recovered[0].stored == "turn 1 of session 1"
-    assert recovered[0].take.duration_s == pytest.approx(4.5 + 1.2, abs=0.1)  # speech end + end_silence_s
+    end_silence_s = load_settings().reply_end_silence_s
+    assert recovered[0].take.duration_s == pytest.approx(4.5 + end_silence_s, abs=0.1)  # speech end + pause
     with store.session() as db:
         assert db.scalars(select(Turn)).one().analysis is not None
         assert db.scalars(select(PracticeSession)).one().status == "recovered"
@@ -178,7 +179,7 @@ def test_ctrl_c_between_turns_closes_the_session(one_turn):
     fake_blocks()
 
     class View(rehearsal.NullView):
-        def ready(self, scenario, turn):
+        def ready(self, scenario, step):
             raise KeyboardInterrupt
 
     outcome = run_session(store, scenario, "Dana", RehearsalOptions(speak=False), settings=load_settings(), view=View())
@@ -223,11 +224,11 @@ def test_a_failed_store_loses_no_take_and_the_next_recovery_stores_both(tmp_path
     real = rehearsal._analyse_and_store
     calls = []
 
-    def flaky(store_, sid, index, *args):
+    def flaky(store_, sid, index, *args, **kw):
         calls.append(index)
         if index == 1:
             raise failure
-        return real(store_, sid, index, *args)
+        return real(store_, sid, index, *args, **kw)
 
     monkeypatch.setattr(rehearsal, "_analyse_and_store", flaky)
     first = rehearsal.recover(store, settings=load_settings())  # no traceback: reported per take
@@ -247,7 +248,8 @@ def test_a_failed_store_loses_no_take_and_the_next_recovery_stores_both(tmp_path
     assert rehearsal.recover(store, settings=load_settings()) == []
     with store.session() as db:
         turns = db.scalars(select(Turn).order_by(Turn.index)).all()
-        assert [t.index for t in turns] == [1, 2] and all(t.analysis is not None for t in turns)
+        assert [t.index for t in turns] == [0, 1] and all(t.analysis is not None for t in turns)
+        assert [t.analysis["practice"]["turn"] for t in turns] == [1, 2]
         assert [store.resolve_audio(t.audio_path) for t in turns] == [wav1.resolve(), wav2.resolve()]
         assert turns[0].customer_text == "Line 1."
         assert db.get(PracticeSession, session_id).status == "recovered"

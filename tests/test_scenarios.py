@@ -12,7 +12,7 @@ from voicerehearse.cli.practice import scenarios as scenarios_cmd
 from voicerehearse.scenarios import SCENARIOS_ENV, ScenarioError, find_scenario, load_pack, load_scenarios
 
 REQUIRED = {"late-fee-waiver", "return-without-receipt", "angry-online-order", "software-support",
-            "outbound-good-time", "wants-a-manager"}
+            "outbound-good-time", "wants-a-manager", "manager-right-now", "transferred-around"}
 GOOD = '''title = "Mine"
 difficulty = "medium"
 
@@ -61,6 +61,16 @@ def _pack(tmp_path: Path, text: str, name: str = "mine.toml") -> Path:
     (GOOD.replace('["blame"]', '["ownership"]'), "turns[1].avoid", "also in expect"),
     (GOOD + 'audio = "missing.wav"\n', "turns[1].audio", "file not found"),
     (GOOD + 'mood = "angry"\n', "turns[1].mood", "unknown field"),
+    (GOOD + 'branches = [{ when = "furious", goto = "x" }]\n', "turns[1].branches[1].when", "unknown 'furious'"),
+    (GOOD + 'branches = [{ when = "aggressive", goto = "nowhere" }]\n', "turns[1].branches[1].goto", "no turn has the id"),
+    (GOOD + 'branches = [{ when = "aggressive" }]\n', "turns[1].branches[1]", "exactly one of goto"),
+    (GOOD + 'branches = [{ when = "aggressive", end = "happy" }]\n', "turns[1].branches[1].end", "resolved, escalated"),
+    (GOOD + 'branches = [{ when = "aggressive", goto = "turn-1", colour = 1 }]\n', "turns[1].branches[1].colour", "unknown field"),
+    (GOOD + 'next = "later"\n', "turns[1].next", "no turn has the id 'later'"),
+    (GOOD + 'end = "won"\n', "turns[1].end", "resolved, escalated, hung_up"),
+    (GOOD + 'timeout_s = 0\n', "turns[1].timeout_s", "from 1 to 600"),
+    (GOOD + 'model_lines = "Say sorry."\n', "turns[1].model_lines", "list of non-empty strings"),
+    (GOOD + 'id = "a"\n' + GOOD.split("\n\n", 1)[1] + 'id = "a"\n', "turns[2].id", "already used by turns[1]"),
 ])
 def test_validation_errors_name_file_and_field(tmp_path, text, field, message):
     path = _pack(tmp_path, text)
@@ -132,3 +142,50 @@ def test_scenarios_command_bad_pack_is_one_line(tmp_path):
 def test_missing_user_folder(tmp_path):
     with pytest.raises(ScenarioError, match="scenario folder not found"):
         load_scenarios(user_dirs=[tmp_path / "nope"])
+
+
+BRANCHY = GOOD + '''id = "ask"
+branches = [{ when = "aggressive", goto = "angry" }, { when = "empathy", end = "resolved" }, { when = "silence", end = "hung_up" }]
+next = "last"
+
+[[turns]]
+id = "angry"
+customer = "Don't talk to me like that."
+end = "escalated"
+
+[[turns]]
+id = "last"
+customer = "Okay then."
+'''
+
+
+def test_branches_follow_the_verdict_cues_and_events_in_order(tmp_path):
+    s = load_pack(_pack(tmp_path, BRANCHY))
+    ask = s.turn("ask")
+    assert s.follow(ask, {"aggressive", "empathy"}) == (s.turn("angry"), None)  # the first matching branch wins
+    assert s.follow(ask, {"assertive", "empathy"}) == (None, "resolved")
+    assert s.follow(ask, {"silence"}) == (None, "hung_up")
+    assert s.follow(ask, {"passive"}) == (s.turn("last"), None)  # no branch: the turn's next
+    assert s.follow(s.turn("angry"), {"assertive"}) == (None, "escalated")  # the turn's own end
+    assert s.follow(s.turn("last"), {"assertive"}) == (None, "resolved")  # out of turns
+
+
+def test_every_builtin_call_can_end_and_every_turn_can_be_reached():
+    for s in load_scenarios(user_dirs=(), env={}):
+        reached, todo, ends = set(), [s.turns[0]], set()
+        while todo:
+            t = todo.pop()
+            if t.id in reached:
+                continue
+            reached.add(t.id)
+            heards = [{w} for w in ("aggressive", "passive", "assertive", "silence", "interrupted",
+                                    *{b.when for b in t.branches})]
+            for heard in heards:
+                nxt, end = s.follow(t, heard)
+                if nxt is not None:
+                    todo.append(nxt)
+                else:
+                    ends.add(end)
+        assert reached == {t.id for t in s.turns}, s.id
+        assert len(ends) >= 2 and ends <= {"resolved", "escalated", "hung_up"}, (s.id, ends)
+        assert any(t.branches for t in s.turns), s.id

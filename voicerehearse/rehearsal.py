@@ -31,7 +31,7 @@ from voicerehearse.analysis.frames import framed_from_settings, speech_activity
 from voicerehearse.analysis.pace import pace_metrics, syllable_nuclei
 from voicerehearse.analysis.tone import measure_voice
 from voicerehearse.audio.devices import DuplexCapture
-from voicerehearse.audio.reply_end import ReplyEnd, TakeProgress, TakeResult, mix_in, record_take
+from voicerehearse.audio.reply_end import ReplyEnd, TakeProgress, TakeResult, mix_in, open_sentence, record_take
 from voicerehearse.audio.takes import (
     RecoveredTake, TakeStorageError, TakeWriter, pending_takes, recover_take, unstored_takes,
 )
@@ -40,6 +40,8 @@ from voicerehearse.audio.playback import PromptAudio, PromptSource, prompt_audio
 from voicerehearse.errors import DeviceError, EngineError, VoiceRehearseError
 from voicerehearse.pipeline import analyze_audio, measure_baseline
 from voicerehearse.settings import describe
+from voicerehearse.coaching import Coaching, coach
+from voicerehearse.delivery import trusted_words
 from voicerehearse.scenarios import Scenario, ScenarioTurn
 from voicerehearse.schema import analysis_record
 from voicerehearse.store import BaselineRecord, PracticeSession, Store, StoreError, Turn, get_or_create_trainee
@@ -53,6 +55,37 @@ CALIBRATION_PASSAGE = (
 REPLY_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 # failures of the database or the disk while storing a take: the take is kept (with its sidecar) for a later run
 STORE_FAILURES = (SQLAlchemyError, sqlite3.Error, OSError)
+MAX_TAKES = 5  # takes of one turn (the first reply and its retries)
+ACTIONS = ("next", "retry", "play")  # what the trainee chooses after the feedback
+
+
+@dataclass(frozen=True)
+class ReplyAt:
+    """Where a recorded reply (``--replies``) starts in its take: ``start`` (frame 0, the default: the reply file
+    holds its own lead-in, so it is heard over the customer's line unless it starts with enough silence) or
+    ``prompt-end`` (when the customer's line ends), plus ``offset_s`` (may be negative: a barge-in on purpose)."""
+
+    anchor: str = "start"  # "start" | "prompt-end"
+    offset_s: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str) -> "ReplyAt":
+        """``start``, ``start+1.5``, ``prompt-end``, ``prompt-end+0.3``, ``prompt-end-0.5``.
+
+        >>> ReplyAt.parse("prompt-end+0.3"), ReplyAt.parse("start")
+        (ReplyAt(anchor='prompt-end', offset_s=0.3), ReplyAt(anchor='start', offset_s=0.0))
+        """
+        m = re.fullmatch(r"\s*(start|prompt-end)\s*(?:([+-])\s*(\d+(?:\.\d*)?|\.\d+))?\s*", text or "")
+        if m is None:
+            raise ValueError(f"{text!r} is not start[+S] or prompt-end[+S|-S] (e.g. prompt-end+0.3)")
+        offset = float(m.group(3) or 0.0) * (-1 if m.group(2) == "-" else 1)
+        if m.group(1) == "start" and offset < 0:
+            raise ValueError(f"{text!r}: a reply cannot start before the take does")
+        return cls(m.group(1), offset)
+
+    def frame(self, sample_rate: int, prompt_end_frame: int) -> int:
+        base = prompt_end_frame if self.anchor == "prompt-end" else 0
+        return max(0, base + int(round(self.offset_s * sample_rate)))
 
 
 @dataclass(frozen=True)
@@ -68,27 +101,44 @@ class RehearsalOptions:
     engine: str = "none"  # "none"; "auto": Vosk when a model resolves, else the labelled PocketSphinx fallback; "vosk"
     model: str | None = None  # Vosk model folder
     replies: Path | None = None  # non-interactive: recorded replies mixed into the mic signal, one per turn
+    reply_at: ReplyAt = ReplyAt()  # where each recorded reply starts in its take
+    max_turns: int = 12  # a branching call ends after this many customer lines
+
+
+@dataclass(frozen=True)
+class Step:
+    """One customer line of a session as played: ``number`` is the turn number every screen, record and export
+    shows (1-based, in the order played; stored as ``Turn.index = number - 1``); ``take`` counts retries."""
+
+    number: int
+    take: int
+    turn: ScenarioTurn  # the pack's turn (its own position in the file is ``turn.index``)
 
 
 class SessionView(Protocol):
     """What the session tells its user. The CLI renders it with rich; tests record it."""
 
     def notice(self, message: str) -> None: ...
-    def ready(self, scenario: Scenario, turn: ScenarioTurn) -> None: ...  # may block until the trainee is ready
+    def ready(self, scenario: Scenario, step: Step) -> None: ...  # may block until the trainee is ready
     def calibration_start(self, passage: str) -> None: ...
-    def turn_start(self, scenario: Scenario, turn: ScenarioTurn, prompt: PromptAudio) -> None: ...
+    def turn_start(self, scenario: Scenario, step: Step, prompt: PromptAudio) -> None: ...
     def progress(self, progress: TakeProgress, partial: Transcript | None, syllable_rate: float | None) -> None: ...
     def take_end(self, result: TakeResult) -> None: ...
-    def turn_done(self, turn: ScenarioTurn, analysis: Analysis, record: Turn, verdict_after_s: float) -> None: ...
+    def turn_done(self, step: Step, analysis: Analysis, record: Turn, verdict_after_s: float,
+                  coaching: Coaching) -> None: ...
+    def choose(self, step: Step) -> str: ...  # one of ACTIONS; may block (``--step``) or time out
+    def call_end(self, outcome: str) -> None: ...
 
 
 @dataclass
 class TurnOutcome:
-    index: int
+    index: int  # the turn number (1-based, as shown)
     turn_id: int | None
     audio: Path | None
     label: str | None
     analysis: Analysis | None = None
+    take: int = 1
+    coaching: Coaching | None = None
 
 
 @dataclass
@@ -99,16 +149,19 @@ class SessionOutcome:
     turns: list[TurnOutcome] = field(default_factory=list)
     stopped: str | None = None  # why the session ended early (Ctrl-C, device, disk), else None
     recovered: list[RecoveredTake] = field(default_factory=list)
+    outcome: str | None = None  # how the call ended (scenarios.model.OUTCOMES), None when stopped early
 
 
 class NullView:
     def notice(self, message): pass
-    def ready(self, scenario, turn): pass
+    def ready(self, scenario, step): pass
     def calibration_start(self, passage): pass
-    def turn_start(self, scenario, turn, prompt): pass
+    def turn_start(self, scenario, step, prompt): pass
     def progress(self, progress, partial, syllable_rate): pass
     def take_end(self, result): pass
-    def turn_done(self, turn, analysis, record, verdict_after_s): pass
+    def turn_done(self, step, analysis, record, verdict_after_s, coaching): pass
+    def choose(self, step): return "next"
+    def call_end(self, outcome): pass
 
 
 def _slug(name: str) -> str:
@@ -138,13 +191,15 @@ def _store_failure(what: str, exc: BaseException, kept: Path | None = None) -> S
 # --------------------------------------------------------------------------- audio sources
 
 
-def reply_file(replies: Path, name: str) -> Path | None:
-    """``DIR/<name>.wav`` (or .flac/.ogg/.mp3); turn names are ``turn-1`` / ``1`` (zero padding allowed)."""
-    candidates = [name]
+def reply_file(replies: Path, name: str, take: int = 1) -> Path | None:
+    """``DIR/<name>.wav`` (or .flac/.ogg/.mp3); turn names are ``turn-1`` / ``1`` (zero padding allowed).
+    A retry's reply is ``turn-1-take-2.wav``: when it exists, a scripted session retries the turn with it."""
+    candidates = [name] if take == 1 else []
     m = re.fullmatch(r"turn-(\d+)", name)
     if m:
         n = int(m.group(1))
-        candidates += [f"turn-{n:02d}", f"turn{n}", f"{n}", f"{n:02d}"]
+        stems = [f"turn-{n}", f"turn-{n:02d}", f"turn{n}", f"{n}", f"{n:02d}"]
+        candidates += stems[1:] if take == 1 else [f"{stem}-take-{take}" for stem in stems]
     for stem in candidates:
         for ext in REPLY_EXTENSIONS:
             if (replies / f"{stem}{ext}").is_file():
@@ -168,7 +223,8 @@ class InputFeed:
 
 @contextmanager
 def open_blocks(options: RehearsalOptions, prompt: PromptSource | None, reply: Path | None) -> Iterator[InputFeed]:
-    """The mic as blocks, with the prompt playing on the same stream; ``reply`` (a recording) is mixed in."""
+    """The mic as blocks, with the prompt playing on the same stream; ``reply`` (a recording) is mixed in from
+    ``options.reply_at``."""
     with DuplexCapture(sample_rate=options.sample_rate_hz, input_device=options.input_device,
                        output_device=options.output_device, prompt=prompt, output=prompt is not None,
                        blocksize=options.blocksize) as capture:
@@ -179,8 +235,26 @@ def open_blocks(options: RehearsalOptions, prompt: PromptSource | None, reply: P
                 from voicerehearse.audio.io import resample
 
                 samples = resample(samples, orig_sr=16000, target_sr=options.sample_rate_hz)
-            blocks = mix_in(blocks, samples)
+            at = options.reply_at.frame(options.sample_rate_hz, prompt.end_frame if prompt is not None else 0)
+            blocks = mix_in(blocks, samples, at)
         yield InputFeed(blocks, capture)
+
+
+def play_back(wav: Path, options: RehearsalOptions) -> None:
+    """Play a stored take on the output device (the same duplex stream as the prompts; the mic is ignored)."""
+    samples = load_audio(wav).samples
+    if options.sample_rate_hz != 16000:
+        from voicerehearse.audio.io import resample
+
+        samples = resample(samples, orig_sr=16000, target_sr=options.sample_rate_hz)
+    source = PromptSource(samples, 0)
+    with DuplexCapture(sample_rate=options.sample_rate_hz, input_device=options.input_device,
+                       output_device=options.output_device, prompt=source, blocksize=options.blocksize) as capture:
+        frames = 0
+        for block in capture.blocks():
+            frames += block.shape[0]
+            if frames >= source.end_frame + options.blocksize:
+                break
 
 
 class LiveRecognizer:
@@ -313,6 +387,10 @@ def _take(stem: Path, meta: dict, options: RehearsalOptions, prompt: PromptSourc
     # so the customer's words never count as the trainee's (word times stay aligned with the take)
     words_from = 0 if options.headset else prompt_end_frame + int(options.reply_end.bleed_tail_s * options.sample_rate_hz)
 
+    def sentence_open() -> bool:  # the live words so far stop mid-sentence ("... and", "um")
+        partial = recognizer.partial if recognizer is not None else None
+        return partial is not None and open_sentence(partial.text)
+
     def on_block(block, progress):
         if recognizer is not None:
             recognizer.feed(block if progress.frame > words_from else np.zeros_like(block))
@@ -325,7 +403,7 @@ def _take(stem: Path, meta: dict, options: RehearsalOptions, prompt: PromptSourc
             try:
                 result = record_take(feed.blocks, writer, sample_rate=options.sample_rate_hz,
                                      prompt_end_frame=prompt_end_frame, end=options.reply_end, headset=options.headset,
-                                     stop=stop, on_block=on_block)
+                                     stop=stop, on_block=on_block, sentence_open=sentence_open)
             finally:
                 delay = feed.output_delay_s
                 if feed.problems:
@@ -413,17 +491,22 @@ def _store_baseline(store: Store, trainee: str, wav: Path, settings) -> Baseline
 # --------------------------------------------------------------------------- analysis + store of one turn
 
 
-def _analyse_and_store(store: Store, session_id: int, index: int, customer_text: str, wav: Path, prompt_wav: Path | None,
-                       prompt_start_s: float, baseline, transcript: Transcript | None, settings) -> tuple[Turn, Analysis]:
-    """Store the turn's recording, then analyse it and store the analysis. When the analysis fails (e.g. a take cut
-    too short to judge) the turn stays stored with its audio and the error propagates."""
+def _analyse_and_store(store: Store, session_id: int, number: int, customer_text: str, wav: Path, prompt_wav: Path | None,
+                       prompt_start_s: float, baseline, transcript: Transcript | None, settings, *, take: int = 1,
+                       practice: dict | None = None) -> tuple[Turn, Analysis]:
+    """Store the take's recording as a turn row (``index = number - 1``; each take of a turn is its own row, its
+    take number in the analysis record's ``practice`` object), then analyse it and store the analysis. When the
+    analysis fails (e.g. a take cut too short to judge) the turn stays stored with its audio and the error
+    propagates."""
+    audio_path = store.relative(wav)
     with store.session() as db:
-        turn = db.scalar(select(Turn).where(Turn.session_id == session_id, Turn.index == index))
+        turn = db.scalar(select(Turn).where(Turn.session_id == session_id, Turn.index == number - 1,
+                                            Turn.audio_path == audio_path))
         if turn is None:
-            turn = Turn(session_id=session_id, index=index)
+            turn = Turn(session_id=session_id, index=number - 1)
             db.add(turn)
         turn.customer_text = customer_text
-        turn.audio_path = store.relative(wav)
+        turn.audio_path = audio_path
         turn.prompt_start_s = prompt_start_s if prompt_wav is not None else None
         db.commit()
         audio = load_audio(wav, settings=settings)
@@ -434,9 +517,21 @@ def _analyse_and_store(store: Store, session_id: int, index: int, customer_text:
             prompt = replace(prompt, samples=prompt.samples[:heard]) if heard > 0 else None
         analysis = analyze_audio(audio, settings=settings, baseline=baseline, transcript=transcript, prompt=prompt,
                                  prompt_start_s=prompt_start_s)
-        turn.set_analysis(analysis_record(analysis))
+        record = analysis_record(analysis)
+        record["practice"] = {"turn": number, "take": take, **(practice or {})}
+        turn.set_analysis(record)
         db.commit()
         return turn, analysis
+
+
+def _set_call_outcome(store: Store, turn_id: int, outcome: str) -> None:
+    """How the call ended, kept in the last turn's record (``practice.outcome``)."""
+    with store.session() as db:
+        turn = db.get(Turn, turn_id)
+        record = dict(turn.analysis or {})
+        record["practice"] = {**(record.get("practice") or {}), "outcome": outcome}
+        turn.analysis = record
+        db.commit()
 
 
 # --------------------------------------------------------------------------- recovery
@@ -494,10 +589,11 @@ def _store_recovered(store: Store, take: RecoveredTake, settings) -> tuple[str, 
         if meta.get("kind") == "turn" and meta.get("session_id"):
             try:
                 session_id, index = int(meta["session_id"]), int(meta["turn"])
+                take_no = int(meta.get("take") or 1)
                 prompt_start_s = float(meta.get("prompt_start_s") or 0.0)
             except (KeyError, TypeError, ValueError):
                 return "audio only", "its sidecar does not say which turn it is"
-            stored = f"turn {index} of session {session_id}"
+            stored = f"turn {index} of session {session_id}" + (f" (take {take_no})" if take_no > 1 else "")
             with store.session() as db:
                 session = db.get(PracticeSession, session_id)
                 if session is None:
@@ -510,7 +606,8 @@ def _store_recovered(store: Store, take: RecoveredTake, settings) -> tuple[str, 
             prompt = store.data_dir / meta["prompt"] if meta.get("prompt") else None
             try:
                 _analyse_and_store(store, session_id, index, meta.get("customer_text") or "", take.wav, prompt,
-                                   prompt_start_s, baseline, None, settings)
+                                   prompt_start_s, baseline, None, settings, take=take_no,
+                                   practice={"recovered": True})
             except VoiceRehearseError as exc:  # the turn and its audio are stored; only the analysis failed
                 return stored, str(exc)
             return stored, None
@@ -580,63 +677,134 @@ def _end_session(store: Store, session_id: int, status: str, note: str | None, *
             raise _store_failure(f"the end of session {session_id}", exc) from exc
 
 
+def _heard(analysis: Analysis | None, take: "Take") -> set[str]:
+    """What the customer reacts to: the verdict, the cue categories (from trusted words) and events."""
+    heard = set()
+    if take.result.reason == "no reply" or not take.result.reply_heard:
+        heard.add("silence")
+    if analysis is not None:
+        heard.add(analysis.delivery.label)
+        if trusted_words(analysis.transcript):
+            heard |= {c.category for c in analysis.cues}
+        if analysis.turn is not None and analysis.turn.interrupted:
+            heard.add("interrupted")
+    return heard
+
+
 def _run_turns(store: Store, scenario: Scenario, trainee_id: int, trainee: str, options: RehearsalOptions, *,
                settings, view: SessionView, stop: threading.Event | None, baseline: BaselineRecord | None,
                engine_choice, outcome: SessionOutcome) -> None:
+    """The conversation: each customer line, its takes (retries), then the follow-up the reply earned."""
     session_id = outcome.session_id
     folder = store.audio_dir(trainee_folder(trainee_id, trainee), f"session-{session_id:05d}")
     reference = baseline.to_baseline() if baseline is not None else None
+    turn: ScenarioTurn | None = scenario.turns[0]
+    number = 0
+    while turn is not None:
+        number += 1
+        if number > options.max_turns:
+            outcome.outcome = "resolved"
+            view.notice(f"the call stops after {options.max_turns} customer lines")
+            break
+        prompt_wav = folder / f"turn-{number:02d}-customer.wav"
+        take_no, last = 0, None
+        while True:
+            take_no += 1
+            step = Step(number, take_no, turn)
+            done = _one_take(store, scenario, step, options, folder, prompt_wav, reference, settings=settings,
+                             view=view, stop=stop, engine_choice=engine_choice, outcome=outcome)
+            if done is None:  # stopped (Ctrl-C before the line, device, disk)
+                return
+            last = done
+            action = _choose(options, view, step)
+            while action == "play":
+                try:
+                    play_back(last[0].wav, options)
+                except DeviceError as exc:
+                    view.notice(f"cannot play the take back: {exc}")
+                action = _choose(options, view, step)
+            if action != "retry" or take_no >= MAX_TAKES:
+                break
+        take, analysis, turn_id = last
+        turn, ending = scenario.follow(step.turn, _heard(analysis, take))
+        if ending is not None:
+            outcome.outcome = ending
+            if turn_id is not None:
+                _set_call_outcome(store, turn_id, ending)
+            view.call_end(ending)
+
+
+def _choose(options: RehearsalOptions, view: SessionView, step: Step) -> str:
+    """After the feedback: a scripted session retries when the next take's reply file exists; else the view."""
+    if options.replies is not None:
+        return "retry" if reply_file(options.replies, f"turn-{step.number}", step.take + 1) else "next"
+    action = view.choose(step)
+    return action if action in ACTIONS else "next"
+
+
+def _one_take(store: Store, scenario: Scenario, step: Step, options: RehearsalOptions, folder: Path, prompt_wav: Path,
+              reference, *, settings, view: SessionView, stop: threading.Event | None, engine_choice,
+              outcome: SessionOutcome) -> tuple["Take", Analysis | None, int | None] | None:
+    """Play the customer's line and record, analyse, store and coach one reply. None when the session stops."""
+    session_id, number, turn = outcome.session_id, step.number, step.turn
     sr = options.sample_rate_hz
-    for turn in scenario.turns:
-        try:
-            view.ready(scenario, turn)
-        except KeyboardInterrupt:
-            outcome.stopped = f"stopped with Ctrl-C before turn {turn.index}"
-            break
-        if stop is not None:
-            stop.clear()
-        prompt = prompt_audio(turn.customer, turn.audio, sample_rate=sr, speak=options.speak)
-        prompt_wav = folder / f"turn-{turn.index:02d}-customer.wav"
-        try:  # kept beside the reply: the analysis, the recovery and the coach's replay use it
-            sf.write(str(prompt_wav), prompt.samples, sr, subtype="PCM_16")
-        except (OSError, sf.LibsndfileError) as exc:
-            raise TakeStorageError(f"cannot write {prompt_wav}: {exc}") from None
-        start_frame = int(round(options.lead_in_s * sr))
-        source = PromptSource(prompt.samples, start_frame)
-        prompt_start_s = start_frame / sr
-        meta = {"kind": "turn", "session_id": session_id, "turn": turn.index, "customer_text": turn.customer,
-                "prompt": store.relative(prompt_wav), "prompt_start_s": prompt_start_s,
-                "prompt_end_s": source.end_frame / sr, "prompt_kind": prompt.kind}
-        reply = None
-        if options.replies is not None:
-            reply = reply_file(options.replies, f"turn-{turn.index}")
-            if reply is None:
-                view.notice(f"no reply file for turn {turn.index} in {options.replies}: recording the microphone only")
-        view.turn_start(scenario, turn, prompt)
-        take = _take(folder / f"turn-{turn.index:02d}", meta, options, source, source.end_frame, reply, view, stop,
-                     engine_choice, settings)
-        ended = time.monotonic()
-        try:
-            record, analysis = _analyse_and_store(store, session_id, turn.index, turn.customer, take.wav, prompt_wav,
-                                                  prompt_start_s + take.output_delay_s, reference, take.transcript,
-                                                  settings)
-        except VoiceRehearseError as exc:  # e.g. a take cut too short to judge: the turn and its audio are kept
-            take.settle()
-            view.notice(f"turn {turn.index}: kept {take.wav} but could not analyse it: {exc}")
-            outcome.turns.append(TurnOutcome(turn.index, None, take.wav, None))
-        except STORE_FAILURES as exc:  # not stored: the sidecar stays, the next start stores the take
-            take.release()
-            raise _store_failure(f"turn {turn.index} of session {session_id}", exc, take.wav) from exc
-        except BaseException:
-            take.release()
-            raise
-        else:
-            take.settle()
-            view.turn_done(turn, analysis, record, time.monotonic() - ended)
-            outcome.turns.append(TurnOutcome(turn.index, record.id, take.wav, analysis.delivery.label, analysis))
-        if take.interrupted:
-            outcome.stopped = f"stopped with Ctrl-C during turn {turn.index}; the take was kept"
-        elif take.error is not None:
-            outcome.stopped = f"{take.error}; kept {take.result.duration_s:.1f} s of turn {turn.index} in {take.wav}"
-        if outcome.stopped:
-            break
+    try:
+        view.ready(scenario, step)
+    except KeyboardInterrupt:
+        outcome.stopped = f"stopped with Ctrl-C before turn {number}"
+        return None
+    if stop is not None:
+        stop.clear()
+    prompt = prompt_audio(turn.customer, turn.audio, sample_rate=sr, speak=options.speak)
+    try:  # kept beside the reply: the analysis, the recovery and the coach's replay use it
+        sf.write(str(prompt_wav), prompt.samples, sr, subtype="PCM_16")
+    except (OSError, sf.LibsndfileError) as exc:
+        raise TakeStorageError(f"cannot write {prompt_wav}: {exc}") from None
+    start_frame = int(round(options.lead_in_s * sr))
+    source = PromptSource(prompt.samples, start_frame)
+    prompt_start_s = start_frame / sr
+    meta = {"kind": "turn", "session_id": session_id, "turn": number, "take": step.take,
+            "scenario_turn": turn.id, "customer_text": turn.customer,
+            "prompt": store.relative(prompt_wav), "prompt_start_s": prompt_start_s,
+            "prompt_end_s": source.end_frame / sr, "prompt_kind": prompt.kind}
+    reply = None
+    if options.replies is not None:
+        reply = reply_file(options.replies, f"turn-{number}", step.take)
+        if reply is None:
+            view.notice(f"no reply file for turn {number} in {options.replies}: recording the microphone only")
+    take_options = options
+    if turn.timeout_s is not None:
+        take_options = replace(options, reply_end=replace(options.reply_end, no_reply_s=turn.timeout_s))
+    view.turn_start(scenario, step, prompt)
+    stem = folder / (f"turn-{number:02d}" + (f"-take{step.take}" if step.take > 1 else ""))
+    take = _take(stem, meta, take_options, source, source.end_frame, reply, view, stop, engine_choice, settings)
+    ended = time.monotonic()
+    analysis = turn_id = None
+    try:
+        record, analysis = _analyse_and_store(store, session_id, number, turn.customer, take.wav, prompt_wav,
+                                              prompt_start_s + take.output_delay_s, reference, take.transcript,
+                                              settings, take=step.take, practice={"scenario_turn": turn.id})
+    except VoiceRehearseError as exc:  # e.g. a take cut too short to judge: the turn and its audio are kept
+        take.settle()
+        view.notice(f"turn {number}: kept {take.wav} but could not analyse it: {exc}")
+        outcome.turns.append(TurnOutcome(number, None, take.wav, None, take=step.take))
+    except STORE_FAILURES as exc:  # not stored: the sidecar stays, the next start stores the take
+        take.release()
+        raise _store_failure(f"turn {number} of session {session_id}", exc, take.wav) from exc
+    except BaseException:
+        take.release()
+        raise
+    else:
+        take.settle()
+        coaching = coach(analysis, turn)
+        turn_id = record.id
+        view.turn_done(step, analysis, record, time.monotonic() - ended, coaching)
+        outcome.turns.append(TurnOutcome(number, record.id, take.wav, analysis.delivery.label, analysis,
+                                         take=step.take, coaching=coaching))
+    if take.interrupted:
+        outcome.stopped = f"stopped with Ctrl-C during turn {number}; the take was kept"
+    elif take.error is not None:
+        outcome.stopped = f"{take.error}; kept {take.result.duration_s:.1f} s of turn {number} in {take.wav}"
+    if outcome.stopped:
+        return None
+    return take, analysis, turn_id

@@ -17,13 +17,17 @@ from pathlib import Path
 
 from voicerehearse.analysis.lexicon import CATEGORIES
 from voicerehearse.errors import ConfigError
-from voicerehearse.scenarios.model import CALL_KINDS, DIFFICULTIES, Scenario, ScenarioTurn
+from voicerehearse.scenarios.model import (CALL_KINDS, DIFFICULTIES, EVENTS, OUTCOMES, VERDICTS, Branch, Scenario,
+                                          ScenarioTurn)
 
 SCENARIOS_ENV = "VOICEREHEARSE_SCENARIOS"
 BUILTIN_DIR = Path(__file__).resolve().parent / "packs"
 CUE_NAMES = tuple(c.name for c in CATEGORIES)
 _TOP_KEYS = {"id", "title", "difficulty", "call", "summary", "briefing", "turns"}
-_TURN_KEYS = {"customer", "audio", "goal", "expect", "avoid"}
+_TURN_KEYS = {"id", "customer", "audio", "goal", "expect", "avoid", "model_lines", "branches", "next", "end",
+              "timeout_s"}
+_BRANCH_KEYS = {"when", "goto", "end"}
+WHEN_NAMES = (*VERDICTS, *CUE_NAMES, *EVENTS)
 
 
 class ScenarioError(ConfigError):
@@ -59,6 +63,57 @@ def _unknown(path: Path, data: Mapping, allowed: set[str], where: str) -> None:
     extra = sorted(set(data) - allowed)
     if extra:
         _fail(path, f"{where}{extra[0]}", f"unknown field (allowed: {', '.join(sorted(allowed))})")
+
+
+def _name(path: Path, data: Mapping, key: str, field: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or not all(ch.isalnum() or ch in "-_" for ch in value):
+        _fail(path, field, f"must be a turn id (letters, digits, '-' and '_'), got {value!r}")
+    return value
+
+
+def _outcome(path: Path, value, field: str) -> str | None:
+    if value is not None and value not in OUTCOMES:
+        _fail(path, field, f"must be one of {', '.join(OUTCOMES)}, got {value!r}")
+    return value
+
+
+def _branches(path: Path, raw: Mapping, where: str) -> tuple[Branch, ...]:
+    value = raw.get("branches", [])
+    if not isinstance(value, list):
+        _fail(path, f"{where}.branches", "must be a list of {{ when = ..., goto = ... }} tables")
+    out = []
+    for j, b in enumerate(value, start=1):
+        field = f"{where}.branches[{j}]"
+        if not isinstance(b, dict):
+            _fail(path, field, "must be a table like { when = \"aggressive\", goto = \"escalates\" }")
+        _unknown(path, b, _BRANCH_KEYS, f"{field}.")
+        when = b.get("when")
+        if when not in WHEN_NAMES:
+            _fail(path, f"{field}.when", f"unknown {when!r} (known: {', '.join(WHEN_NAMES)})")
+        goto = _name(path, b, "goto", f"{field}.goto")
+        end = _outcome(path, b.get("end"), f"{field}.end")
+        if (goto is None) == (end is None):
+            _fail(path, field, "needs exactly one of goto (a turn id) or end (an outcome)")
+        out.append(Branch(when, goto, end))
+    return tuple(out)
+
+
+def _check_graph(path: Path, turns: list[ScenarioTurn]) -> None:
+    """Turn ids are unique and every goto / next names a turn."""
+    ids: dict[str, int] = {}
+    for t in turns:
+        if t.id in ids:
+            _fail(path, f"turns[{t.index}].id", f"{t.id!r} is already used by turns[{ids[t.id]}]")
+        ids[t.id] = t.index
+    for t in turns:
+        targets = [(f"turns[{t.index}].next", t.next)]
+        targets += [(f"turns[{t.index}].branches[{j}].goto", b.goto) for j, b in enumerate(t.branches, start=1)]
+        for field, target in targets:
+            if target is not None and target not in ids:
+                _fail(path, field, f"no turn has the id {target!r} (ids: {', '.join(ids)})")
 
 
 def load_pack(path: str | os.PathLike) -> Scenario:
@@ -107,7 +162,20 @@ def load_pack(path: str | os.PathLike) -> Scenario:
         both = set(expect) & set(avoid)
         if both:
             _fail(path, f"{where}.avoid", f"cue {sorted(both)[0]!r} is also in expect")
-        turns.append(ScenarioTurn(i, customer, audio, goal, expect, avoid))
+        turn_id = _name(path, raw, "id", f"{where}.id") or f"turn-{i}"
+        lines = raw.get("model_lines", [])
+        if not isinstance(lines, list) or not all(isinstance(v, str) and v.strip() for v in lines):
+            _fail(path, f"{where}.model_lines", f"must be a list of non-empty strings, got {lines!r}")
+        timeout = raw.get("timeout_s")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                    or not 1.0 <= timeout <= 600.0):
+            _fail(path, f"{where}.timeout_s", f"must be a number of seconds from 1 to 600, got {timeout!r}")
+        turns.append(ScenarioTurn(i, customer, audio, goal, expect, avoid, id=turn_id,
+                                  model_lines=tuple(" ".join(v.split()) for v in lines),
+                                  branches=_branches(path, raw, where), next=_name(path, raw, "next", f"{where}.next"),
+                                  end=_outcome(path, raw.get("end"), f"{where}.end"),
+                                  timeout_s=float(timeout) if timeout is not None else None))
+    _check_graph(path, turns)
     return Scenario(sid, title, difficulty, call, summary, briefing, tuple(turns), path.resolve())
 
 
