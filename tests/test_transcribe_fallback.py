@@ -116,3 +116,46 @@ def test_decoder_is_reusable_after_a_stream_fails_mid_utterance(english, fallbac
     with pytest.raises(AudioFormatError):
         transcribe_blocks([y[: sr], np.array([np.nan], np.float32)], sample_rate=sr, engine="pocketsphinx")
     assert transcribe_file(english[0], engine="pocketsphinx").words == fallback.words  # same file, same words
+
+
+def test_live_blocks_with_partials_give_the_same_words_as_the_file(english, fallback):
+    """The live path (small blocks, partial results for the display) stores what the file path gives."""
+    y, sr = sf.read(english[0], dtype="float32")
+    partials = []
+    live = transcribe_blocks((y[i : i + 1024] for i in range(0, len(y), 1024)), sample_rate=sr,
+                             engine="pocketsphinx", on_partial=partials.append)
+    assert [w.word for w in live.words] == [w.word for w in fallback.words]
+    assert [w.start for w in live.words] == [w.start for w in fallback.words]
+    assert any(p.words for p in partials)
+
+
+def test_files_are_decoded_as_whole_utterances_like_the_library(english, fallback):
+    """Up to SPAN_S of audio is one utterance, decoded whole (batch cepstral mean): the library's own result."""
+    from pocketsphinx import Decoder
+
+    from voicerehearse.transcribe.engine import pcm16_chunks
+
+    y, sr = sf.read(english[0], dtype="float32")
+    pcm = b"".join(pcm16_chunks([y], sample_rate=sr, target_rate=16000))
+    decoder = Decoder(loglevel="FATAL")
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+    library = sphinx_engine.segment_words(decoder.seg(), offset_s=0, frame_rate=100)
+    assert fallback.words == library
+
+
+def test_long_streams_are_cut_at_a_pause_and_keep_their_times(english, fallback, monkeypatch):
+    y, sr = sf.read(english[0], dtype="float32")
+    duration = english[1]
+    monkeypatch.setattr(sphinx_engine, "SPAN_S", duration - 0.5)  # cut in the gap between the two copies
+    t = transcribe_blocks([np.concatenate([y, np.zeros(sr, np.float32), y])], sample_rate=sr,
+                          engine="pocketsphinx")
+    first = [w for w in t.words if w.start < duration + 0.5]
+    second = [w for w in t.words if w.start >= duration + 0.5]
+    assert len(EXPECTED & {w.word for w in first}) >= 3, t.text
+    assert len(EXPECTED & {w.word for w in second}) >= 3, t.text
+    assert second[-1].end <= 2 * duration + 1.05
+    assert second[0].start >= duration + 0.9  # times count from the start of the stream, not of the span
+    starts = [w.start for w in t.words]
+    assert starts == sorted(starts)

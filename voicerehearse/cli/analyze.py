@@ -73,7 +73,7 @@ def analyze(files, baselines, prompt, prompt_start, transcript, stereo, engine, 
     failed = 0
     for path in files:
         try:
-            words = given if recogniser is None else _transcribe(path, recogniser)
+            words = given if recogniser is None else _transcribe(path, recogniser, settings)
             result = analyze_file(path, settings=settings, baseline=baseline, transcript=words,
                                   prompt_path=prompt, prompt_start_s=prompt_start, stereo=layout)
         except VoiceRehearseError as exc:
@@ -91,7 +91,7 @@ def analyze(files, baselines, prompt, prompt_start, transcript, stereo, engine, 
         sys.exit(1)
 
 
-def _transcribe(path, recogniser):
+def _transcribe(path, recogniser, settings):
     from voicerehearse.transcribe.engine import transcribe_file
 
-    return transcribe_file(path, engine=recogniser)
+    return transcribe_file(path, engine=recogniser, settings=settings)  # checks max_duration_s before decoding

@@ -40,17 +40,19 @@ def transcribe(files: tuple[Path, ...], model: Path | None, engine: str, as_json
     A file that cannot be transcribed is reported (an `error` object in --json) and the others still run;
     the exit code is then 1.
     """
-    choice = choose_engine(engine, model, settings=load_settings())  # problems common to all files stop here
+    settings = load_settings()
+    choice = choose_engine(engine, model, settings=settings)  # problems common to all files stop here
     console = Console(stderr=True)
     failed = 0
     for path in files:
         transcript, error = None, None
         try:
             if as_json:
-                transcript = transcribe_file(path, engine=choice)
+                transcript = transcribe_file(path, engine=choice, settings=settings)
             else:
                 with console.status(f"Transcribing {escape(str(path))}") as status:
-                    transcript = transcribe_file(path, engine=choice, on_partial=_live(status, path))
+                    transcript = transcribe_file(path, engine=choice, settings=settings,
+                                                 on_partial=_live(status, path))
         except VoiceRehearseError as exc:
             error = exc
             failed += 1

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from voicerehearse.errors import AudioFormatError, ConfigError, ModelNotFoundError, VoiceRehearseError
+from voicerehearse.errors import (
+    AudioDurationError, AudioFormatError, ConfigError, ModelNotFoundError, VoiceRehearseError,
+)
 from voicerehearse.settings import load_settings
 from voicerehearse.transcribe import models, sphinx_engine, vosk_engine
 from voicerehearse.types import Transcript
@@ -155,25 +157,62 @@ def transcribe_file(
     """Transcribe an audio file (any format libsndfile reads, any rate or channel count), streamed in blocks.
 
     ``engine`` is a name or an :class:`EngineChoice` from :func:`choose_engine` (resolve once, then reuse it for
-    many files; ``model``/``settings`` are then ignored). Raises AudioFormatError for a missing or unreadable
-    file, plus the errors of :func:`choose_engine`.
+    many files; ``model`` is then ignored). The length limit ``max_duration_s`` of ``settings`` (default
+    :func:`load_settings`) is checked from the file's header before any decoding.
+    Files that cannot seek (GSM 6.10 WAV, raw GSM) are read block by block too. Raises AudioFormatError for a
+    missing or unreadable file, AudioDurationError outside the limits, plus the errors of :func:`choose_engine`.
     """
+    settings = settings if settings is not None else load_settings()
     choice = engine if isinstance(engine, EngineChoice) else choose_engine(engine, model, settings=settings)
     path = Path(path)
     if not path.is_file():
         raise AudioFormatError(f"{path}: {'a folder, not an audio file' if path.is_dir() else 'no such file'}")
     try:
         with sf.SoundFile(str(path)) as f:
-            if f.frames == 0 or f.samplerate <= 0:
+            if f.samplerate <= 0 or (f.frames == 0 and f.seekable()):
                 raise AudioFormatError(f"{path}: the file holds no audio")
-            blocks = f.blocks(blocksize=FILE_BLOCK_FRAMES, dtype="float32", always_2d=True)
+            check_duration(path, f.frames / f.samplerate, settings)  # before any decoding
+            blocks = read_blocks(f, path, max_frames=int(settings.max_duration_s * f.samplerate))
             return transcribe_blocks(blocks, sample_rate=f.samplerate, engine=choice, on_partial=on_partial)
-    except sf.SoundFileError as exc:
-        raise AudioFormatError(f"{path}: not a readable audio file ({exc})") from None
+    except (sf.SoundFileError, RuntimeError, ValueError) as exc:
+        raise AudioFormatError(f"{path}: not a readable audio file ({_one_line(exc)})") from None
     except AudioFormatError as exc:
         if str(exc).startswith(str(path)):
             raise
         raise AudioFormatError(f"{path}: {exc}") from None
+
+
+def check_duration(path, duration_s: float, settings) -> None:
+    """AudioDurationError when ``duration_s`` is over ``max_duration_s`` (too long to decode)."""
+    if duration_s > settings.max_duration_s:
+        raise AudioDurationError(
+            f"{path}: {duration_s:.0f} s of audio is longer than max_duration_s={settings.max_duration_s:g} s")
+
+
+def read_blocks(f: sf.SoundFile, path, *, max_frames: int, blocksize: int = FILE_BLOCK_FRAMES) -> Iterator[np.ndarray]:
+    """Blocks (frames, channels) of float32 from an open file, by sequential reads: works on files that cannot
+    seek (``SoundFile.blocks`` needs the length). A header that under-states the length is caught at
+    ``max_frames`` (AudioDurationError)."""
+    done = 0
+    while True:
+        try:
+            block = f.read(blocksize, dtype="float32", always_2d=True)
+        except (sf.SoundFileError, RuntimeError, ValueError) as exc:
+            raise AudioFormatError(f"{path}: cannot decode the audio after {done / f.samplerate:.1f} s "
+                                   f"({_one_line(exc)})") from None
+        if not len(block):
+            if done == 0:
+                raise AudioFormatError(f"{path}: the file holds no audio")
+            return
+        done += len(block)
+        if done > max_frames:
+            raise AudioDurationError(f"{path}: the audio runs past max_duration_s="
+                                     f"{max_frames / f.samplerate:g} s")
+        yield block
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def transcript_record(file: str, transcript: Transcript | None = None, error: VoiceRehearseError | None = None) -> dict:

@@ -2,6 +2,12 @@
 
 Used when no Vosk model is installed. Its word error rate on conversational speech is high, so every transcript
 it makes carries :data:`FALLBACK_NOTE`, which the CLI summary and the reports show.
+
+Measured on asr-dev (``scripts/evaluate_asr.py``): cutting the stream into utterances with the endpointer and
+decoding them with the running (live) cepstral mean gave corpus WER 0.84 where the library's own whole-file
+decode gives 0.62. The live mean alone (whole file streamed, no endpointer) gave 0.82; the endpointer alone (its
+utterances decoded whole) 0.75, because it trims the starts and ends of words. So spans are decoded whole, with
+their silences, and the endpointer only says where a long stream may be cut.
 """
 
 from __future__ import annotations
@@ -71,75 +77,105 @@ def recognize(
     *,
     on_partial: Callable[[Transcript], None] | None = None,
 ) -> Transcript:
-    """Feed 16-bit mono PCM chunks at 16 kHz; utterances are cut at pauses by PocketSphinx's endpointer.
+    """Feed 16-bit mono PCM chunks at 16 kHz; returns a transcript with the rough-fallback ``note``.
 
-    Returns a transcript with ``engine="pocketsphinx"`` and the rough-fallback ``note``.
+    The stream is decoded the way the PocketSphinx library decodes a file: whole spans of audio, silences
+    included, each as one utterance (``process_raw(..., full_utt=True)``, so the cepstral mean is the span's
+    own). A span ends at the first pause after :data:`SPAN_S` seconds (or at :data:`MAX_SPAN_S` without one),
+    so long recordings are decoded piece by piece and never held whole. With ``on_partial`` the open span is
+    also decoded as it streams, for display only: the words returned are always those of the whole-span
+    decode, so a live take and the same audio read from a file give the same transcript.
     """
     decoder = _get_decoder()
     with _in_use:
-        return _recognize(decoder, pcm_chunks, on_partial)
+        spans = _Spans(decoder, live=on_partial is not None)
+        try:
+            for chunk in pcm_chunks:
+                spans.feed(chunk)
+                if on_partial is not None:
+                    on_partial(_transcript(spans.so_far()))
+            spans.finish()
+        finally:
+            spans.close()
+        return _transcript(tuple(spans.words))
 
 
-def _recognize(decoder, pcm_chunks: Iterable[bytes], on_partial: Callable[[Transcript], None] | None) -> Transcript:
-    decoder.reinit_feat()  # features adapt (cepstral mean) as they go: start each stream afresh, so a file
-    #                        always gives the same transcript whatever was decoded before
-    utterances = _Utterances(decoder)
-    try:
-        for chunk in pcm_chunks:
-            utterances.feed(chunk)
-            if on_partial is not None:
-                on_partial(_transcript(utterances.so_far()))
-        utterances.finish()
-    finally:
-        utterances.close()
-    return _transcript(tuple(utterances.words))
+SPAN_S = 20.0  # a span is closed at the first pause after this much audio...
+MAX_SPAN_S = 60.0  # ...or here without a pause; files up to SPAN_S are decoded as one utterance
 
 
-class _Utterances:
-    """The stream cut into utterances at pauses by PocketSphinx's endpointer, each decoded on its own."""
+class _Spans:
+    """The stream cut into spans at pauses (PocketSphinx's endpointer finds them); each span decoded whole."""
 
-    def __init__(self, decoder):
+    def __init__(self, decoder, *, live: bool):
         from pocketsphinx import Endpointer
 
         self.decoder = decoder
+        self.live = live  # stream-decode the open span for partial results
         self.endpointer = Endpointer(sample_rate=SAMPLE_RATE_HZ)
         self.frame_rate = int(decoder.config["frate"])  # decoder frames per second
         self.words: list[Word] = []
-        self.offset: float | None = None  # start of the open utterance (s), None between utterances
+        self.span = bytearray()  # the open span's PCM
+        self.span_start = 0  # its first sample
+        self._streaming = False  # a partial-results utterance is open in the decoder
         self._pending = b""  # bytes short of a whole endpointer frame
+        self._was_speech = False
+        self._span_speech = False  # the endpointer heard speech in the open span
 
     def feed(self, chunk: bytes) -> None:
         data = self._pending + chunk
         size = self.endpointer.frame_bytes
         usable = len(data) - len(data) % size
         for i in range(0, usable, size):
-            self._speech(self.endpointer.process(data[i : i + size]))
+            frame = data[i : i + size]
+            self.span += frame
+            if self.live:
+                if not self._streaming:
+                    self.decoder.start_utt()
+                    self._streaming = True
+                self.decoder.process_raw(frame, False, False)
+            self.endpointer.process(frame)
+            paused = self._was_speech and not self.endpointer.in_speech
+            self._was_speech = self.endpointer.in_speech
+            self._span_speech |= self.endpointer.in_speech
+            seconds = len(self.span) / 2 / SAMPLE_RATE_HZ
+            if (paused and seconds >= SPAN_S) or seconds >= MAX_SPAN_S:
+                self._decode_span()
         self._pending = data[usable:]
 
     def finish(self) -> None:
-        self._speech(self.endpointer.end_stream(self._pending or b"\0\0"), final=True)  # needs >= 1 sample
+        self.span += self._pending
+        self._pending = b""
+        if self.span:
+            self._decode_span()
 
     def so_far(self) -> tuple[Word, ...]:
-        """Final words plus the open utterance's current hypothesis (untimed)."""
-        hyp = self.decoder.hyp() if self.offset is not None else None
+        """Final words plus the open span's current hypothesis (untimed)."""
+        hyp = self.decoder.hyp() if self._streaming else None
         current = tuple(Word(_ALTERNATE.sub("", w), None, None) for w in hyp.hypstr.split()) if hyp else ()
         return tuple(self.words) + current
 
     def close(self) -> None:
-        if self.offset is not None:  # interrupted mid-utterance: leave the shared decoder reusable
+        if self._streaming:  # interrupted mid-span: leave the shared decoder reusable
             self.decoder.end_utt()
-            self.offset = None
+            self._streaming = False
 
-    def _speech(self, data: bytes | None, *, final: bool = False) -> None:
-        if data:  # None outside speech; end_stream may return b""
-            if self.offset is None:
-                self.offset = self.endpointer.speech_start
-                self.decoder.start_utt()
-            self.decoder.process_raw(data, False, False)
-        if self.offset is not None and (final or not self.endpointer.in_speech):
-            self.decoder.end_utt()
-            self.words.extend(segment_words(self.decoder.seg(), offset_s=self.offset, frame_rate=self.frame_rate))
-            self.offset = None
+    def _decode_span(self) -> None:
+        self.close()
+        if self._span_speech:  # a span without speech gives no words (decoded, silence can turn into "dog")
+            self._decode_whole()
+        self._span_speech = self._was_speech
+        self.span_start += len(self.span) // 2
+        self.span = bytearray()
+
+    def _decode_whole(self) -> None:
+        self.decoder.reinit_feat()  # features start afresh (cepstral mean, noise floor), so a span always
+        #                             gives the same words whatever was decoded before
+        self.decoder.start_utt()
+        self.decoder.process_raw(bytes(self.span), False, True)
+        self.decoder.end_utt()
+        offset = self.span_start / SAMPLE_RATE_HZ
+        self.words.extend(segment_words(self.decoder.seg(), offset_s=offset, frame_rate=self.frame_rate))
 
 
 def _transcript(words: tuple[Word, ...]) -> Transcript:
