@@ -308,10 +308,9 @@ def resolve_engine(options: RehearsalOptions, settings):
     from voicerehearse.transcribe.engine import choose_engine
 
     choice = choose_engine(options.engine, options.model, settings=settings)
-    if choice.engine == "vosk":
-        from voicerehearse.transcribe.vosk_engine import load_model
+    from voicerehearse.transcribe.engine import preload
 
-        load_model(choice.model_path)  # once per process, before the first take rather than during it
+    preload(choice)  # Vosk or PocketSphinx: once per process, before the first take rather than during it
     return choice
 
 

@@ -72,6 +72,15 @@ def choose_engine(engine: str = "auto", model: str | os.PathLike | None = None, 
     return EngineChoice("pocketsphinx", None, None)
 
 
+def preload(choice: EngineChoice) -> None:
+    """Load the chosen engine's model now (Vosk: seconds; PocketSphinx: about 1 s of CPU holding the
+    interpreter), so that it does not happen inside the first take and starve the audio callback."""
+    if choice.engine == "vosk":
+        vosk_engine.load_model(choice.model_path)
+    else:
+        sphinx_engine.preload()
+
+
 def pcm16_chunks(
     blocks: Iterable[np.ndarray], *, sample_rate: int, target_rate: int, chunk_frames: int = CHUNK_FRAMES
 ) -> Iterator[bytes]:
