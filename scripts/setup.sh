@@ -12,6 +12,7 @@ apt_pkgs=(libportaudio2 libsndfile1 espeak-ng sox)
 if [[ "${1:-}" == "--test" ]]; then
   extras="[test]"
   apt_pkgs+=(chromium chromium-driver)  # the coach report's browser test (Debian's Chromium, never a download)
+  apt_pkgs+=(postgresql)  # the store tests start a throwaway PostgreSQL cluster (as the postgres user)
   command -v npm >/dev/null || apt_pkgs+=(npm)  # builds the waveform player; skip if npm came with nodejs
 fi
 
