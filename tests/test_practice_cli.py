@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -82,7 +83,8 @@ def test_silent_calibration_is_a_clear_error(tmp_path):
     sf.write(replies / "calibration.wav", place(1.0), SR)
     env = virtual_mic(tmp_path / "mic")
     out = run_cli("calibrate", ["--replies", replies, "--data-dir", tmp_path / "data"], env)
-    assert out.returncode == 1 and "holds no speech" in out.stderr and len(out.stderr.splitlines()) == 1
+    assert out.returncode == 1 and "we didn't hear you" in out.stderr and "check the microphone" in out.stderr
+    assert len(out.stderr.splitlines()) == 1
 
 
 def _ko_model() -> Path | None:
@@ -134,3 +136,24 @@ def test_live_pace_follows_the_reply_and_skips_the_customer_line():
     rates = [pace.feed(b, (i + 1) * 800) for i, b in enumerate(blocks_of(y))]
     assert rates[2 * SR // 800 - 1] is None  # nothing measured while the customer spoke
     assert rates[-1] == pytest.approx(4.0, abs=0.6)
+
+
+@pytest.mark.parametrize(("read", "message"), [
+    (place(6.0), "we didn't hear you"),
+    (place(6.0, (0.5, trainee(1.0))), "we didn't hear you (heard"),
+    (place(6.0, (0.5, trainee(4.0, level_db=-52.0))), "too quiet"),
+    (place(6.0, (0.5, trainee(4.0))) + __import__("synth").noise(6.0, -36.0), "too noisy"),
+])
+def test_calibration_quality_check_says_what_to_do(tmp_path, read, message):
+    from voicerehearse.errors import BaselineError
+
+    wav = tmp_path / "read.wav"
+    sf.write(wav, read, SR)
+    with pytest.raises(BaselineError, match=re.escape(message)):
+        rehearsal.check_calibration(wav, load_settings())
+
+
+def test_a_good_calibration_read_passes_the_check(tmp_path):
+    wav = tmp_path / "read.wav"
+    sf.write(wav, place(6.0, (0.5, trainee(4.0))), SR)
+    rehearsal.check_calibration(wav, load_settings())

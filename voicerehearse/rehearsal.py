@@ -37,7 +37,7 @@ from voicerehearse.audio.takes import (
 )
 from voicerehearse.audio.io import load_audio
 from voicerehearse.audio.playback import PromptAudio, PromptSource, prompt_audio
-from voicerehearse.errors import DeviceError, EngineError, VoiceRehearseError
+from voicerehearse.errors import BaselineError, DeviceError, EngineError, VoiceRehearseError
 from voicerehearse.pipeline import analyze_audio, measure_baseline
 from voicerehearse.settings import describe
 from voicerehearse.coaching import Coaching, coach
@@ -476,7 +476,34 @@ def calibrate(store: Store, trainee: str, options: RehearsalOptions, *, settings
     return record
 
 
-def _store_baseline(store: Store, trainee: str, wav: Path, settings) -> BaselineRecord:
+def check_calibration(wav: Path, settings) -> None:
+    """Is the read usable as a baseline? Enough speech, loud enough, far enough above the room's noise; else a
+    BaselineError that says what to do ("we didn't hear you — check the microphone")."""
+    audio = load_audio(wav, settings=settings)
+    framed = framed_from_settings(audio.samples, audio.sample_rate, settings)
+    activity = speech_activity(framed, settings)
+    if not activity.has_speech or activity.speaking_time_s < settings.calibration_min_speech_s:
+        heard = f" (heard {activity.speaking_time_s:.1f} s of speech)" if activity.has_speech else ""
+        raise BaselineError(f"we didn't hear you{heard} — check the microphone is on and not muted, then read the "
+                            "whole passage again")
+    db = framed.db
+    active = np.zeros(db.shape[0], bool)
+    for seg in activity.segments:
+        active[framed.frame_of(seg.start):framed.frame_of(seg.end) + 1] = True
+    level = float(10 * np.log10(np.mean(framed.power[active])))
+    floor = float(np.percentile(db, 5))
+    if level < settings.calibration_min_level_dbfs:
+        raise BaselineError(f"your read is too quiet ({level:.0f} dBFS, needs {settings.calibration_min_level_dbfs:g}): "
+                            "move closer to the microphone or raise its gain, then read again")
+    if level - floor < settings.calibration_min_snr_db:
+        raise BaselineError(f"the room is too noisy: your voice is only {level - floor:.0f} dB above the background "
+                            f"(needs {settings.calibration_min_snr_db:g}); find a quieter spot or use a headset, then "
+                            "read again")
+
+
+def _store_baseline(store: Store, trainee: str, wav: Path, settings, *, check: bool = True) -> BaselineRecord:
+    if check:
+        check_calibration(wav, settings)
     baseline = measure_baseline(wav, settings)
     with store.session() as db:
         t = get_or_create_trainee(db, trainee)
@@ -583,7 +610,7 @@ def _store_recovered(store: Store, take: RecoveredTake, settings) -> tuple[str, 
     meta = take.meta
     try:
         if meta.get("kind") == "baseline" and meta.get("trainee"):
-            _store_baseline(store, meta["trainee"], take.wav, settings)
+            _store_baseline(store, meta["trainee"], take.wav, settings, check=False)
             return f"baseline of {meta['trainee']}", None
         if meta.get("kind") == "turn" and meta.get("session_id"):
             try:
