@@ -13,7 +13,7 @@ from voicerehearse.settings import SETTINGS
 from synth import SR, noise, place, voice
 
 ROOT = Path(__file__).resolve().parents[1]
-TOP_KEYS = ["schema", "file", "duration_s", "sample_rate", "channels", "error", "transcript", "speech", "pace",
+TOP_KEYS = ["schema", "file", "duration_s", "sample_rate", "channels", "truncated", "error", "transcript", "speech", "pace",
             "tone", "turn", "stereo", "delivery", "flags", "cues"]
 SECTION_KEYS = {
     "speech": {"segments", "speaking_time_s", "pauses", "threshold_dbfs"},

@@ -54,3 +54,21 @@ def test_records_that_are_not_analyses_are_typed_errors():
         analysis_from_record(error_record("x.wav", AudioFormatError("bad")))
     with pytest.raises(StoreFormatError, match="not a voicerehearse.analysis/1"):
         analysis_from_record({"schema": "other/1"})
+
+
+def test_a_cut_short_file_is_analysed_and_marked_truncated(tmp_path):
+    import soundfile as sf
+    from click.testing import CliRunner
+
+    from voicerehearse.cli import main
+
+    whole = tmp_path / "whole.flac"
+    sf.write(whole, voice(3.0, syllable_hz=3), SR)
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    r = CliRunner().invoke(main, ["analyze", str(cut), str(whole), "--json", "--engine", "none"])
+    assert r.exit_code == 0, r.output
+    cut_rec, whole_rec = (json.loads(line) for line in r.output.strip().splitlines())
+    assert cut_rec["truncated"] is True and cut_rec["delivery"]["label"] != "no speech"
+    assert whole_rec["truncated"] is False
+    assert analysis_from_record(cut_rec).truncated

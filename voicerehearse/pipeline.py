@@ -144,6 +144,7 @@ def analyze_audio(
         cues=cues,
         delivery=_NOT_JUDGED,
         flags=(),
+        truncated=audio.truncated,
     )
     return _judged(measured, baseline, settings, has_voice=has_voice)
 

@@ -42,6 +42,7 @@ def analysis_record(analysis: Analysis) -> dict[str, Any]:
         "duration_s": body["duration_s"],
         "sample_rate": body["sample_rate"],
         "channels": body["channels"],
+        "truncated": body["truncated"],
         "error": None,
     }
     for key in _SECTIONS:
@@ -53,6 +54,7 @@ def analysis_record(analysis: Analysis) -> dict[str, Any]:
 def error_record(file: str, error: VoiceRehearseError) -> dict[str, Any]:
     """The line written for a file that could not be analysed: every section null, ``error`` set."""
     record = {"schema": SCHEMA, "file": file, "duration_s": None, "sample_rate": None, "channels": None,
+              "truncated": None,
               "error": {"type": error.kind, "message": str(error)}}
     record.update({key: None for key in _SECTIONS})
     record["flags"] = []

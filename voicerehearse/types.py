@@ -251,3 +251,4 @@ class Analysis:
     cues: tuple[CueMatch, ...]
     delivery: Verdict
     flags: tuple[Flag, ...]
+    truncated: bool = False  # the file was cut short: only the part that decoded was analysed
