@@ -7,8 +7,10 @@
 Each worker count gets a fresh cluster, a warm-up batch (imports, model load) on files outside the measured
 set where there are enough, then the measured batch into an empty results cache. CPU is the workers' own
 user + system time (os.times on each worker), so "CPU use" is the share of the workers' cores kept busy.
-The sizing lines turn the per-core rate (audio seconds per worker CPU second, the worse of the runs) into calls per day per core for a few call lengths (assuming cost
-linear in the recording's length; short clips carry more per-file overhead than long calls do).
+The sizing lines turn the per-core rate (audio seconds per worker CPU second, the worse of the runs) into
+calls per day per core for a few call lengths (assuming cost linear in the recording's length; short clips
+carry more per-file overhead than long calls do). "client+scheduler CPU" is this process, which also hosts
+the local scheduler.
 Prints figures only; the recordings are read where they are and never copied.
 """
 
@@ -110,7 +112,7 @@ def _bench(found: list[str], args) -> int:
           f"{engine.engine if engine else 'none'}, {os.cpu_count()} cores on this machine, "
           f"load average {os.getloadavg()[0]:.1f} at the start")
     print(f"{'workers':>7} {'wall s':>8} {'files/s':>8} {'x real time':>11} {'worker CPU s':>12} {'CPU use':>8} "
-          f"{'CPU ms/file':>11} {'speed-up':>8} {'client CPU s':>12}")
+          f"{'CPU ms/file':>11} {'speed-up':>8} {'client+scheduler CPU s':>22}")
     rows = []
     for n in counts:
         row = measure(files, warm, n, engine)
@@ -118,14 +120,14 @@ def _bench(found: list[str], args) -> int:
         speedup = rows[0]["wall_s"] / row["wall_s"]  # against the first worker count
         print(f"{n:>7} {row['wall_s']:>8.2f} {len(files) / row['wall_s']:>8.1f} {audio_s / row['wall_s']:>11.0f} "
               f"{row['cpu_s']:>12.2f} {row['cpu_s'] / (row['wall_s'] * n):>8.0%} "
-              f"{1000 * row['cpu_s'] / len(files):>11.1f} {speedup:>8.2f} {row['client_cpu_s']:>12.2f}"
+              f"{1000 * row['cpu_s'] / len(files):>11.1f} {speedup:>8.2f} {row['client_cpu_s']:>22.2f}"
               + (f"  ({row['failed']} files failed)" if row["failed"] else ""))
     # a dedicated core delivers its CPU seconds in as many wall seconds: size on CPU, which other load on
     # this machine does not inflate the way it does wall time
     per_core = min(audio_s / r["cpu_s"] for r in rows)  # audio seconds per worker CPU second (the worse run)
     wall_core = max(audio_s / (r["wall_s"] * r["workers"]) for r in rows)
-    print(f"per core: {per_core:.0f}x real time per worker CPU second ({1000 * max(r['cpu_s'] for r in rows) / len(files):.0f} "
-          f"ms CPU per file); {wall_core:.0f}x per core of wall time on this (shared) machine")
+    print(f"per core: {per_core:.3g}x real time per worker CPU second ({1000 * max(r['cpu_s'] for r in rows) / len(files):.0f} "
+          f"ms CPU per file); {wall_core:.3g}x per core of wall time on this (shared) machine")
     for minutes in CALL_MINUTES:
         print(f"sizing: {minutes:>2}-minute calls -> {86400 * per_core / (60 * minutes):,.0f} calls per day per core")
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
