@@ -128,3 +128,81 @@ def test_language_cues_in_untimed_text_are_placed_on_estimated_word_times():
     assert dismissive.estimated and dismissive.start == 1.0 and dismissive.end < ultimatum.start
     assert ultimatum.estimated and ultimatum.end == 4.0
     assert blame.start is None and not blame.estimated
+
+
+def _labelled_report():
+    from voicerehearse.report import SessionReport, turn_report
+    from voicerehearse.transcribe.sphinx_engine import FALLBACK_NOTE, MODEL
+
+    def record(engine, model, note, words):
+        return {"duration_s": 4.0, "speech": {"segments": [{"start": 0.5, "end": 3.5}]},
+                "transcript": {"engine": engine, "model": model, "note": note, "text": " ".join(w for w, _ in words),
+                               "words": [{"word": w, "start": 0.5 + i, "end": 1.2 + i, "conf": c}
+                                         for i, (w, c) in enumerate(words)]}}
+
+    rough = turn_report(1, 0, None, "a.wav", record("pocketsphinx", MODEL, FALLBACK_NOTE,
+                                                    [("on", 0.9), ("august", 0.2), ("dead", 0.95)]))
+    good = turn_report(2, 1, None, "b.wav", record("vosk", "vosk-model-small-en-us-0.15", None,
+                                                   [("i", 1.0), ("understand", 0.3)]))
+    return SessionReport(id=7, trainee="Dana", scenario_id="s", scenario_title="S", source="practice",
+                         started_at=None, turns=(rough, good)), FALLBACK_NOTE
+
+
+class _Html(__import__("html.parser").parser.HTMLParser):
+    """Element classes and their text, in document order."""
+
+    def __init__(self):
+        super().__init__()
+        self.items, self._open = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self._open.append([dict(attrs).get("class") or "", ""])
+
+    def handle_endtag(self, tag):
+        if self._open:
+            cls, text = self._open.pop()
+            self.items.append((cls, text.strip()))
+            if self._open:
+                self._open[-1][1] += text
+
+    def handle_data(self, data):
+        if self._open:
+            self._open[-1][1] += data
+
+
+def test_rough_transcripts_are_labelled_in_html_vtt_and_json():
+    report, note = _labelled_report()
+    parser = _Html()
+    parser.feed(render(report, "html"))
+    labels = [text for cls, text in parser.items if cls == "rough-label"]
+    assert len(labels) == 1 and note in labels[0]  # the fallback turn only
+    replies = [(cls, text) for cls, text in parser.items if cls.startswith("reply")]
+    assert replies[0][0] == "reply rough" and "(rough transcript)" in replies[0][1]
+    assert replies[1][0] == "reply" and "rough" not in replies[1][1]
+    assert [t for c, t in parser.items if c == "low-conf"] == ["august", "understand"]  # conf < 0.5: dimmed
+    sources = [t for c, t in parser.items if c == "meta" and t.startswith("Transcript:")]
+    assert sources == ["Transcript: pocketsphinx (pocketsphinx-en-us (bundled))",
+                       "Transcript: vosk (vosk-model-small-en-us-0.15)"]
+
+    blocks = render(report, "vtt").split("\n\n")
+    cues = [b.splitlines() for b in blocks if "-->" in b and not b.startswith("NOTE")]
+    turn1 = [c[2] for c in cues if c[0].startswith("turn1-")]
+    turn2 = [c[2] for c in cues if c[0].startswith("turn2-")]
+    assert turn1 and all(text.startswith("[rough] ") for text in turn1)
+    assert turn2 and not any("[rough]" in text for text in turn2)
+    notes = [b for b in blocks if b.startswith("NOTE transcript turn 1")]
+    assert len(notes) == 1 and "pocketsphinx" in notes[0] and "Rough fallback transcript" in notes[0]
+
+    body = json.loads(render(report, "json"))
+    assert [t["transcript"]["rough"] for t in body["turns"]] == [True, False]
+    assert body["turns"][0]["transcript"]["label"] == note and body["turns"][1]["transcript"]["label"] is None
+
+
+def test_low_confidence_threshold_is_a_setting(monkeypatch, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text("low_word_confidence_fraction = 0.1\n")
+    monkeypatch.setenv("VOICEREHEARSE_CONFIG", str(config))
+    report, _ = _labelled_report()
+    parser = _Html()
+    parser.feed(render(report, "html"))
+    assert [t for c, t in parser.items if c == "low-conf"] == []

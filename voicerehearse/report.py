@@ -22,6 +22,9 @@ from voicerehearse.errors import VoiceRehearseError
 from voicerehearse.types import Reason
 
 REPORT_SCHEMA = "voicerehearse.report/1"
+ROUGH_ENGINES = ("pocketsphinx",)  # engines whose words are a rough guess (labelled wherever shown)
+ROUGH_LABEL = "Rough transcript: expect wrong words."
+ROUGH_TAG = "[rough]"  # prefix of every WebVTT cue of a rough transcript (players show cue text, not NOTEs)
 STYLES = ("aggressive", "passive", "assertive")
 
 
@@ -38,6 +41,12 @@ class WordView:
     start: float | None
     end: float | None
     estimated: bool = False  # times spread over the speech segments (plain-text transcript)
+    conf: float | None = None  # the recogniser's confidence, 0-1; None when it gave none
+
+    def low_confidence(self, threshold: float) -> bool:
+        """Shown dimmed: the recogniser was less sure of this word than ``threshold`` (setting
+        ``low_word_confidence_fraction``)."""
+        return self.conf is not None and self.conf < threshold
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,29 @@ class TurnReport:
     error: str | None
     record: dict[str, Any] = field(repr=False, compare=False)  # the analysis record as stored (for JSON export)
     comments: tuple[CommentView, ...] = ()
+    transcript_engine: str | None = None  # "vosk", "pocketsphinx", "file"; None without a transcript
+    transcript_model: str | None = None
+
+    @property
+    def transcript_rough(self) -> bool:
+        """The words come from the rough fallback recogniser (or carry its label): every view must say so."""
+        return self.transcript_engine in ROUGH_ENGINES or bool(self.transcript_note)
+
+    @property
+    def transcript_label(self) -> str | None:
+        """The label shown beside rough words, e.g. the fallback's own note; None for a trusted transcript."""
+        if not self.transcript_rough or not self.words:
+            return None
+        return self.transcript_note or ROUGH_LABEL
+
+    @property
+    def transcript_source(self) -> str | None:
+        """Which recogniser and model gave the words, e.g. ``"vosk (vosk-model-small-en-us-0.15)"``."""
+        if self.transcript_engine is None:
+            return None
+        names = {"file": "transcript file"}
+        name = names.get(self.transcript_engine, self.transcript_engine)
+        return f"{name} ({self.transcript_model})" if self.transcript_model else name
 
     @property
     def words_estimated(self) -> bool:
@@ -209,7 +241,8 @@ def turn_report(turn_id: int, index: int, customer_text: str | None, audio_path:
     segments = tuple((float(s["start"]), float(s["end"])) for s in speech.get("segments") or ())
     raw_words = transcript.get("words") or ()
     if raw_words and all(_f(w.get("start")) is not None for w in raw_words):
-        words = tuple(WordView(str(w["word"]), float(w["start"]), float(w["end"])) for w in raw_words)
+        words = tuple(WordView(str(w["word"]), float(w["start"]), float(w["end"]), conf=_f(w.get("conf")))
+                      for w in raw_words)
     else:
         words = estimate_word_times([str(w.get("word", "")) for w in raw_words], list(segments))
     reasons = tuple(
@@ -243,6 +276,7 @@ def turn_report(turn_id: int, index: int, customer_text: str | None, audio_path:
         talk_overs=len(stereo.get("talk_overs") or ()) if stereo else None,
         error=(error or {}).get("message") if error else None,
         record=r, comments=comments,
+        transcript_engine=transcript.get("engine"), transcript_model=transcript.get("model"),
     )
 
 
@@ -300,6 +334,8 @@ def write_json(report: SessionReport) -> str:
                     "scenario_title": report.scenario_title, "source": report.source, "status": report.status,
                     "started_at": report.started_at.isoformat() if report.started_at else None},
         "turns": [{"index": t.index, "customer_text": t.customer_text, "audio_path": t.audio_path,
+                   "transcript": {"engine": t.transcript_engine, "model": t.transcript_model,
+                                  "rough": t.transcript_rough, "label": t.transcript_label},
                    "analysis": t.record, "comments": [c.as_json() for c in t.comments]} for t in report.turns],
     }
     return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
@@ -348,9 +384,12 @@ def write_vtt(report: SessionReport) -> str:
     for turn in report.turns:
         out += [_note_text(f"NOTE turn {turn.index + 1}: verdict {turn.label or 'not analysed'}"
                            + (f", starts at {vtt_time(offset)}" if offset else "")), ""]
+        if turn.transcript_source and turn.words:
+            out += [_note_text(f"NOTE transcript turn {turn.index + 1}: {turn.transcript_source}"
+                               + (f". {ROUGH_TAG} {turn.transcript_label}" if turn.transcript_label else "")), ""]
         events: list[tuple[float, str]] = []
         for n, group in enumerate(_word_cues(turn)):
-            text = " ".join(w.word for w in group)
+            text = (f"{ROUGH_TAG} " if turn.transcript_label else "") + " ".join(w.word for w in group)
             cue = f"turn{turn.index + 1}-{n + 1}\n{vtt_time(offset + group[0].start)} --> " \
                   f"{vtt_time(offset + max(group[-1].end, group[0].start + 0.05))}\n{_vtt_text(text)}"
             events.append((group[0].start, cue))
@@ -385,6 +424,8 @@ th{font-weight:600;color:#3e4c59} .num{text-align:right;font-variant-numeric:tab
 .flag-problem{color:#c53030}.flag-warning{color:#b7791f}.flag-info{color:#2f855a}
 blockquote{margin:.4rem 0;padding:.3rem .8rem;border-left:3px solid #9fb3c8;color:#334e68}
 footer{margin-top:2rem;color:#7b8794;font-size:.85rem}
+.rough-label{background:#fffbea;border-left:3px solid #b7791f;padding:.3rem .6rem;color:#8d5b0a} .reply.rough{font-style:italic}
+.low-conf{color:#9aa5b1} 
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(240px,1fr));gap:.6rem}
 svg.chart .band{fill:#c6f6d5;opacity:.55} svg.chart .zero{stroke:#9fb3c8;stroke-dasharray:3 3}
 svg.chart .axis{font-size:11px;fill:#627d98} svg.chart .value{font-size:10px;fill:#243b53} svg.chart .chart-title{font-size:13px;font-weight:600;fill:#243b53}
@@ -397,7 +438,9 @@ svg.chart .axis{font-size:11px;fill:#627d98} svg.chart .value{font-size:10px;fil
 <section class="card">
 <h2>Turn {{ t.index + 1 }} <span class="verdict {{ t.label if t.label in styles else 'none' }}">{{ t.label or 'not analysed' }}</span></h2>
 {% if t.customer_text %}<blockquote>Customer: {{ t.customer_text }}</blockquote>{% endif %}
-{% if t.words %}<p><strong>Reply:</strong> {{ t.words|map(attribute='word')|join(' ') }}</p>{% endif %}
+{% if t.transcript_label %}<p class="rough-label" data-label="rough-transcript">&#9888; {{ t.transcript_label }}</p>{% endif %}
+{% if t.words %}<p class="reply{{ ' rough' if t.transcript_label }}"><strong>Reply{{ ' (rough transcript)' if t.transcript_label }}:</strong> {% for w in t.words %}{% if w.low_confidence(low_conf) %}<span class="low-conf" title="confidence {{ '%.2f'|format(w.conf) }}">{{ w.word }}</span>{% else %}{{ w.word }}{% endif %}{{ ' ' if not loop.last }}{% endfor %}</p>
+{% if t.transcript_source %}<p class="meta">Transcript: {{ t.transcript_source }}</p>{% endif %}{% endif %}
 {% if t.error %}<p class="flag-problem">Not analysed: {{ t.error }}</p>{% endif %}
 <table><tr><th>pace</th><td class="num">{{ fmt(t.words_per_minute, '{:.0f} wpm') }}</td>
 <th>latency</th><td class="num">{{ fmt(t.response_latency_s, '{:+.2f} s') }}</td>
@@ -412,6 +455,7 @@ svg.chart .axis{font-size:11px;fill:#627d98} svg.chart .value{font-size:10px;fil
 {% if t.comments %}<h3>Coach comments</h3><ul>{% for c in t.comments %}<li>{{ '%.2f'|format(c.start_s) }} s{% if c.end_s is not none %}–{{ '%.2f'|format(c.end_s) }} s{% endif %}{% if c.author %} · {{ c.author }}{% endif %}: {{ c.text }}</li>{% endfor %}</ul>{% endif %}
 </section>
 {% endfor %}
+{% if dimmed %}<p class="meta">Dimmed words were recognised with less than {{ '%.0f'|format(100 * low_conf) }}% confidence.</p>{% endif %}
 {% if r.turns|selectattr('words_estimated')|list %}<p class="meta">≈ times are placed on word times estimated from the speech segments (the transcript had no word timings).</p>{% endif %}
 <footer>VoiceRehearse report · analysis schema voicerehearse.analysis/1 · a self-contained page: no scripts, no external requests.</footer>
 </body></html>
@@ -444,9 +488,14 @@ def write_html(report: SessionReport) -> str:
     """A self-contained HTML page (inline CSS and SVG, no scripts, no external requests) a coach can e-mail."""
     from jinja2 import Environment
 
+    from voicerehearse.settings import load_settings
+
     env = Environment(autoescape=True)
     charts = turn_charts(report) if report.turns else []
-    return env.from_string(_HTML_TEMPLATE).render(r=report, fmt=_fmt, styles=STYLES, charts=charts)
+    low_conf = load_settings().low_word_confidence_fraction
+    dimmed = any(w.low_confidence(low_conf) for t in report.turns for w in t.words)
+    return env.from_string(_HTML_TEMPLATE).render(r=report, fmt=_fmt, styles=STYLES, charts=charts,
+                                                  low_conf=low_conf, dimmed=dimmed)
 
 
 @dataclass(frozen=True)

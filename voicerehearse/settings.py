@@ -129,6 +129,7 @@ class Settings:
     calibration_min_snr_db: float = _s(15.0, "capture", "Speech in a calibration read must be this far above the room's noise floor.", 0.0, 80.0)
     # --- transcription
     vosk_model: str = _s("", "transcription", "Path of a Vosk model folder (after --model and VOICEREHEARSE_VOSK_MODEL).")
+    low_word_confidence_fraction: float = _s(0.5, "transcription", "Words the recogniser gives less confidence (0-1) are shown dimmed in the replay and HTML report.", 0.0, 1.0)
     # --- storage
     data_dir: str = _s('', 'store', "Where the database and audio live ('' = $VOICEREHEARSE_DATA_DIR or the user data dir).")
     database_url: str = _s('', 'store', "SQLAlchemy URL of the database ('' = SQLite file in data_dir; e.g. postgresql://...).")

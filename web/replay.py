@@ -31,7 +31,8 @@ def _turn_data(turn) -> dict:
         "flags": [{"kind": f.kind, "severity": f.severity, "start": f.start, "end": f.end, "message": f.message}
                   for f in turn.timed_flags],
         "prompt": [turn.prompt_start_s, turn.prompt_end_s] if turn.prompt_start_s is not None else None,
-        "words": [{"w": w.word, "s": w.start, "e": w.end} for w in turn.words if w.start is not None],
+        "words": [{"w": w.word, "s": w.start, "e": w.end, "c": w.conf} for w in turn.words if w.start is not None],
+        "transcript_label": turn.transcript_label,  # the rough-fallback label, or None
         "comments": [c.as_json() for c in turn.comments],
         "missing": wave is None,
         "channels": _channel_names(turn, len((wave or {}).get("peaks") or [])),
@@ -54,7 +55,8 @@ def session_page(session_id: int):
     charts = turn_charts(report)
     data = {"turns": [_turn_data(t) for t in report.turns], "can_edit": is_coach()}
     return render_template("session.html", report=report, practice=practice, data=data, charts=charts,
-                           vendor=current_app.config["VENDOR_PRESENT"])
+                           vendor=current_app.config["VENDOR_PRESENT"],
+                           low_conf=load_settings().low_word_confidence_fraction)
 
 
 @bp.get("/api/turns/<int:turn_id>/contour")
