@@ -179,10 +179,13 @@ def _acoustic_reasons(tone, pace, baseline, settings, model, span) -> list[Reaso
         if cue.measure == "loudness":
             where = _stretch(tone, lambda seg: cue.direction * (seg.loudness_db - reference) >= cue.direction * threshold,
                              span)
-        shown = f"{delta:.2f}x" if cue.measure == "rate" else f"{delta:+.1f} {cue.unit}"
-        limit = f"{threshold:g}x" if cue.measure == "rate" else f"{threshold:+g} {cue.unit}"
-        message = (f"{_MEASURE_NAME[cue.measure]} {shown} against {ref} (normal variation ends at {limit}): "
-                   f"sounds like {cue.says}.")
+        spread = _spread(cue, baseline, settings)
+        if cue.measure == "rate":
+            shown, limit, normal = f"{delta:.2f}x", f"{threshold:.2f}x", f"\u00b1{spread:.0f} %"
+        else:
+            shown, limit, normal = f"{delta:+.1f} {cue.unit}", f"{threshold:+.1f} {cue.unit}", f"\u00b1{spread:.1f} {cue.unit}"
+        message = (f"{_MEASURE_NAME[cue.measure]} {shown} against {ref} (counts from {limit}; two calm sentences "
+                   f"differ by about {normal}): sounds like {cue.says}.")
         contribution = round(model.weights[cue.name] * excess[cue.name], 3)
         out.append(Reason(cue.name, cue.style, round(delta, 3), round(reference, 3), threshold, cue.unit, message,
                           where[0], where[1], contribution, contribution))

@@ -64,17 +64,13 @@ def analysis_panel(a: Analysis) -> Panel:
         if tr.note:
             table.add_row("", Text(tr.note, style="italic yellow"))
     reasons = Table.grid(padding=(0, 1))
-    for r in v.reasons:
-        reasons.add_row(Text("•", style=STYLE_COLOURS.get(r.style, "white")), Text(r.message),
-                        Text(_span(r.start, r.end), style="dim"))
-    for f in a.flags:
-        if f.severity == "info":
-            reasons.add_row(Text("✓", style="green"), Text(f.message), Text(_span(f.start, f.end), style="dim"))
+    for r in v.reasons:  # what went well (assertive evidence) with a tick, the rest with a coloured bullet
+        mark = Text("✓", style="green") if r.style == "assertive" else Text("•", style=STYLE_COLOURS.get(r.style, "white"))
+        reasons.add_row(mark, Text(r.message), Text(_span(r.start, r.end), style="dim"))
     for note in v.notes:
         reasons.add_row(Text("i", style="dim"), Text(note, style="dim"), Text(""))
-    s = v.scores
-    title = Text.assemble((f"{v.label.upper()}", f"bold {colour}"),
-                          f"   aggressive {s.aggressive:.1f} · passive {s.passive:.1f} · assertive {s.assertive:.1f}")
+    sure = f"   confidence {v.confidence:.0%}" if v.confidence is not None else ""
+    title = Text.assemble((f"{v.label.upper()}", f"bold {colour}"), sure)
     body = Group(table, Text(""), Text("Why", style="bold"), reasons) if reasons.row_count else table
     return Panel(body, title=f"{Path(a.file).name} ({a.duration_s:.1f} s)", subtitle=title, subtitle_align="left",
                  border_style=colour)
