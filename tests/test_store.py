@@ -126,3 +126,138 @@ def test_a_moved_upload_leaves_its_name_only_once_committed(store, tmp_path):
     with store.session() as db:
         turn = db.scalar(select(Turn).where(Turn.session_id == sid))
         assert store.resolve_audio(turn.audio_path).read_bytes() == b"RIFF data"
+
+
+# ---------------------------------------------------------------- session summaries
+
+
+def _record(label, wpm=None, loud=None, latency=None, interrupted=False, duration=2.0):
+    return {"duration_s": duration, "delivery": {"label": label}, "pace": {"words_per_minute": wpm},
+            "tone": {"loudness_delta_db": loud, "pitch_delta_st": None},
+            "turn": {"response_latency_s": latency, "interrupted": interrupted}}
+
+
+def _summary(store, session_id):
+    from voicerehearse.store import SUMMARY_COLUMNS
+
+    with store.session() as db:
+        row = db.get(PracticeSession, session_id)
+        return {name: getattr(row, name) for name in SUMMARY_COLUMNS}
+
+
+def test_a_saved_session_carries_its_summary(store, tmp_path):
+    from voicerehearse.sessions import add_session
+
+    take = tmp_path / "t.wav"
+    take.write_bytes(b"RIFF")
+    turns = [{"audio": take, "record": _record("passive", 100.0, -3.0, 0.5, duration=2.0)},
+             {"audio": take, "record": _record("aggressive", 180.0, 7.0, -0.2, True, duration=3.0)},
+             {"audio": take, "record": _record("passive", None, None, 1.5, duration=1.5)}]
+    sid = add_session(store, trainee="Dana", scenario_id="s", scenario_title="S", source="import", turns=turns)
+    summary = _summary(store, sid)
+    assert (summary["turn_count"], summary["passive_count"], summary["aggressive_count"],
+            summary["assertive_count"]) == (3, 2, 1, 0)
+    assert summary["verdict"] == "passive"
+    assert summary["duration_s"] == pytest.approx(6.5)
+    assert summary["mean_wpm"] == pytest.approx(140.0)  # turns without a figure are left out of the mean
+    assert summary["mean_loudness_delta_db"] == pytest.approx(2.0)
+    assert summary["mean_pitch_delta_st"] is None
+    assert summary["mean_latency_s"] == pytest.approx(0.6)
+    assert (summary["interruption_count"], summary["comment_count"]) == (1, 0)
+
+
+@pytest.mark.parametrize("labels, verdict", [
+    ((), None), ((None,), None), (("assertive",), "assertive"), (("assertive", "passive"), "passive"),
+    (("passive", "aggressive"), "aggressive"), (("assertive", "assertive", "aggressive"), "assertive"),
+    (("aggressive", "passive", "passive"), "passive"),
+])
+def test_the_session_verdict_is_the_majority_with_ties_to_the_worst_style(store, labels, verdict):
+    with store.session() as db:
+        session = PracticeSession(trainee=get_or_create_trainee(db, "Dana"), scenario_id="s", scenario_title="S")
+        for i, label in enumerate(labels):
+            turn = Turn(index=i, audio_path=f"audio/x/{i}.wav")
+            turn.set_analysis(_record(label))
+            session.turns.append(turn)
+        db.add(session)
+        db.commit()
+        sid = session.id
+    assert _summary(store, sid)["verdict"] == verdict
+    assert _summary(store, sid)["turn_count"] == len(labels)
+
+
+def test_turns_added_later_and_comments_keep_the_summary_current(store):
+    """The rehearsal stores a turn before its analysis, then the analysis; coaches comment and delete."""
+    with store.session() as db:
+        session = PracticeSession(trainee=get_or_create_trainee(db, "Dana"), scenario_id="s", scenario_title="S")
+        db.add(session)
+        db.commit()
+        sid = session.id
+        assert session.turn_count == 0 and session.verdict is None
+        turn = Turn(session_id=sid, index=0, audio_path="audio/x/0.wav")
+        db.add(turn)
+        db.commit()
+        assert (session.turn_count, session.verdict) == (1, None)  # loaded rows see the new figures
+        turn.set_analysis(_record("aggressive", 170.0))
+        db.commit()
+        assert (session.verdict, session.mean_wpm) == ("aggressive", 170.0)
+        comment = Comment(turn_id=turn.id, start_s=0.5, text="slower")
+        db.add(comment)
+        db.add(Comment(turn_id=turn.id, start_s=1.0, text="breathe"))
+        db.commit()
+        assert session.comment_count == 2
+        db.delete(comment)
+        db.commit()
+        assert session.comment_count == 1
+        db.delete(turn)
+        db.commit()
+        assert (session.turn_count, session.comment_count, session.verdict, session.mean_wpm) == (0, 0, None, None)
+
+
+def test_summaries_are_backfilled_when_the_store_opens(tmp_path):
+    """Sessions stored before the summary columns existed (or by an older summary) get them on open."""
+    store = Store.open(tmp_path / "data")
+    with store.session() as db:
+        session = PracticeSession(trainee=get_or_create_trainee(db, "Dana"), scenario_id="s", scenario_title="S")
+        for i, label in enumerate(("assertive", "assertive")):
+            turn = Turn(index=i, audio_path=f"audio/x/{i}.wav")
+            turn.set_analysis(_record(label, 130.0))
+            session.turns.append(turn)
+        db.add(session)
+        db.commit()
+        sid = session.id
+    with store.engine.begin() as conn:  # what a database from before the summaries holds
+        conn.execute(text("UPDATE sessions SET turn_count = NULL, assertive_count = NULL, verdict = NULL, "
+                          "mean_wpm = NULL, summary_version = NULL"))
+        conn.execute(text("DROP INDEX ix_sessions_trainee_started"))
+    reopened = Store.open(tmp_path / "data")
+    summary = _summary(reopened, sid)
+    assert (summary["turn_count"], summary["assertive_count"], summary["verdict"], summary["mean_wpm"]) == \
+        (2, 2, "assertive", 130.0)
+    with reopened.engine.connect() as conn:
+        names = [row[1] for row in conn.execute(text("PRAGMA index_list(sessions)"))]
+    assert "ix_sessions_trainee_started" in names
+
+
+def test_an_older_database_gets_the_summary_columns(tmp_path):
+    import sqlite3
+
+    data = tmp_path / "old"
+    data.mkdir()
+    with sqlite3.connect(data / "voicerehearse.db") as conn:  # the sessions and turns tables before summaries
+        conn.execute("CREATE TABLE trainees (id INTEGER PRIMARY KEY, name VARCHAR(120) UNIQUE, created_at DATETIME)")
+        conn.execute("CREATE TABLE sessions (id INTEGER PRIMARY KEY, trainee_id INTEGER REFERENCES trainees(id), "
+                     "scenario_id VARCHAR(120), scenario_title VARCHAR(300), source VARCHAR(20), status VARCHAR(20), "
+                     "started_at DATETIME, ended_at DATETIME, baseline_id INTEGER, note TEXT)")
+        conn.execute("CREATE TABLE turns (id INTEGER PRIMARY KEY, session_id INTEGER REFERENCES sessions(id), "
+                     "\"index\" INTEGER, customer_text TEXT, audio_path VARCHAR(500), prompt_start_s FLOAT, "
+                     "duration_s FLOAT, analysis JSON, label VARCHAR(20), words_per_minute FLOAT, "
+                     "loudness_delta_db FLOAT, pitch_delta_st FLOAT, response_latency_s FLOAT, interrupted BOOLEAN, "
+                     "created_at DATETIME)")
+        conn.execute("INSERT INTO trainees (id, name) VALUES (1, 'Dana')")
+        conn.execute("INSERT INTO sessions (id, trainee_id, scenario_id, scenario_title, source, status, started_at) "
+                     "VALUES (1, 1, 's', 'S', 'import', 'complete', '2026-01-01 10:00:00')")
+        conn.execute("INSERT INTO turns (session_id, \"index\", audio_path, label, duration_s, interrupted) "
+                     "VALUES (1, 0, 'a.wav', 'aggressive', 2.5, 1)")
+    summary = _summary(Store.open(data), 1)
+    assert (summary["turn_count"], summary["verdict"], summary["duration_s"], summary["interruption_count"]) == \
+        (1, "aggressive", 2.5, 1)
