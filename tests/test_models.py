@@ -264,3 +264,16 @@ def test_config_file_setting_is_used_by_engine_choice(tmp_path, monkeypatch):
     assert choice.sample_rate_hz == 8000
     monkeypatch.setenv(models.MODEL_ENV, str(make_model(tmp_path / "from-env")))
     assert choose_engine("vosk").model_source == "environment"
+
+
+def test_manifest_says_which_model_is_for_live_use_and_which_for_calls():
+    from click.testing import CliRunner
+
+    from voicerehearse.cli.models import models as models_group
+
+    known = models.load_manifest()
+    assert known["vosk-model-small-en-us-0.15"].use == "live"
+    assert known["vosk-model-en-us-0.22-lgraph"].use == "calls" and known["vosk-model-en-us-0.22-lgraph"].size_mb
+    out = CliRunner().invoke(models_group, ["list"]).output
+    assert "vosk-model-small-en-us-0.15 (en-us, 40 MB, for live practice takes)" in out
+    assert "vosk-model-en-us-0.22-lgraph (en-us, 128 MB, for imported call recordings" in out

@@ -13,6 +13,10 @@ from voicerehearse.settings import load_settings
 from voicerehearse.transcribe import models as model_store
 
 
+USES = {"live": "live practice takes", "calls": "imported call recordings (8 kHz telephone audio included)",
+        "tests": "the test suite"}
+
+
 @click.group("models")
 def models() -> None:
     """List, fetch and check Vosk speech-recognition models."""
@@ -26,7 +30,8 @@ def list_models() -> None:
         where = model_store.installed_path(info)
         how = f"pip install {info.pip}" if info.pip else f"voicerehearse models fetch {info.name}"
         size = f", {info.size_mb:.0f} MB" if info.size_mb else ""
-        click.echo(f"{info.name} ({info.language}{size})")
+        use = f", for {USES.get(info.use, info.use)}" if info.use else ""
+        click.echo(f"{info.name} ({info.language}{size}{use})")
         click.echo(f"  installed: {where}" if where else f"  not installed; get it with: {how}")
         if info.note:
             click.echo(f"  {info.note}")

@@ -67,6 +67,7 @@ class ModelInfo:
     pip: str | None = None  # PyPI package shipping the model ("installed via pip")
     module: str | None = None  # importable module of that package
     note: str = ""
+    use: str = ""  # what the model is for: "live" (practice takes), "calls" (imported call audio), "tests"
 
     @property
     def downloadable(self) -> bool:
@@ -121,6 +122,7 @@ def load_manifest(path: str | os.PathLike | None = None) -> dict[str, ModelInfo]
             pip=entry.get("pip") or None,
             module=entry.get("module") or None,
             note=str(entry.get("note", "")),
+            use=str(entry.get("use", "")),
         )
     return models
 
