@@ -176,3 +176,16 @@ def test_eight_channels_at_192_khz_decode_in_bounded_memory(tmp_path):
             f.write(block)
     outcome, mb = _peak_rss_mb(path)
     assert outcome == "ok" and mb < 40  # the 16 kHz mono result itself is 1.9 MB
+
+
+def test_a_file_name_that_is_not_utf8_loads_and_errors_print(tmp_path):
+    import os
+
+    path = tmp_path / os.fsdecode(b"caf\xe9-take.wav")
+    _write(tmp_path / "plain.wav", voice(1.0, sr=16000), 16000).rename(path)
+    assert load_audio(path).duration_s == pytest.approx(1.0, abs=0.01)
+    bad = tmp_path / os.fsdecode(b"r\xe9sum\xe9.wav")
+    bad.write_bytes(b"not audio at all")
+    with pytest.raises(AudioFormatError) as err:
+        load_audio(bad)
+    str(err.value).encode("utf-8")  # printable: no lone surrogates in the message

@@ -37,18 +37,38 @@ def resample(y: np.ndarray, *, orig_sr: int, target_sr: int) -> np.ndarray:
 _BLOCK_FRAMES = 1 << 14  # source frames decoded at a time: bounds memory, and what a damaged tail can lose
 
 
+def shown(path: str | os.PathLike) -> str:
+    """A file name that can always be printed, also when it is not valid UTF-8 (undecodable bytes become U+FFFD).
+
+    >>> shown(os.fsdecode(bytes([99, 97, 102, 233]))) == "caf\ufffd"
+    True
+    """
+    return os.fsencode(path).decode("utf-8", "replace")
+
+
+def _why(exc: Exception) -> str:
+    """libsndfile's own reason ("Format not recognised"), without the Python object it was opening."""
+    return str(getattr(exc, "error_string", "") or exc)
+
+
+def _open(path: str | os.PathLike):
+    """The file opened by Python, so libsndfile never has to encode its name (non-UTF-8 names work)."""
+    return open(os.fsencode(path), "rb")
+
+
 def probe(path: str | os.PathLike, settings=None) -> sf._SoundFileInfo:
     """Checks that need no decoding: exists, is audio, not empty, and (with ``settings``) a sample rate, channel
     count, duration and decoded size (frames x channels) inside the configured bounds."""
     path = Path(path)
     if not path.is_file():
-        raise AudioFormatError(f"{path}: no such file")
+        raise AudioFormatError(f"{shown(path)}: no such file")
     try:
-        info = sf.info(str(path))
+        with _open(path) as fh:
+            info = sf.info(fh)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioFormatError(f"{path}: not a readable audio file ({exc})") from None
+        raise AudioFormatError(f"{shown(path)}: not a readable audio file ({_why(exc)})") from None
     if info.frames <= 0 or info.samplerate <= 0:
-        raise AudioFormatError(f"{path}: the file holds no audio")
+        raise AudioFormatError(f"{shown(path)}: the file holds no audio")
     if settings is not None:
         _check_bounds(path, info.samplerate, info.channels, info.frames, settings)
     return info
@@ -57,17 +77,17 @@ def probe(path: str | os.PathLike, settings=None) -> sf._SoundFileInfo:
 def _check_bounds(path, sr: int, channels: int, frames: int, settings) -> None:
     if not settings.min_sample_rate_hz <= sr <= settings.max_sample_rate_hz:
         raise AudioFormatError(
-            f"{path}: a sample rate of {sr} Hz is outside min_sample_rate_hz={settings.min_sample_rate_hz} .. "
+            f"{shown(path)}: a sample rate of {sr} Hz is outside min_sample_rate_hz={settings.min_sample_rate_hz} .. "
             f"max_sample_rate_hz={settings.max_sample_rate_hz}"
         )
     if channels > settings.max_channel_count:
         raise AudioFormatError(
-            f"{path}: {channels} channels is more than max_channel_count={settings.max_channel_count}"
+            f"{shown(path)}: {channels} channels is more than max_channel_count={settings.max_channel_count}"
         )
     _check_duration(path, frames / sr, settings)
     if frames * channels > settings.max_decoded_sample_count:
         raise AudioDurationError(
-            f"{path}: {frames} frames x {channels} channels = {frames * channels} samples is more than "
+            f"{shown(path)}: {frames} frames x {channels} channels = {frames * channels} samples is more than "
             f"max_decoded_sample_count={settings.max_decoded_sample_count}"
         )
 
@@ -99,24 +119,24 @@ def load_audio(path: str | os.PathLike, *, settings=None, keep_channels: bool = 
     settings = settings or load_settings()
     info = probe(path, settings)
     try:
-        with sf.SoundFile(str(path)) as f:
+        with _open(path) as fh, sf.SoundFile(fh) as f:
             sr, channels = f.samplerate, f.channels
             # pass 1: finiteness, the DC offset of each channel, and how much of the file really decodes
             total, dc = 0, np.zeros(channels)
             for block in _blocks(f, info.frames):
                 if not np.isfinite(block).all():
-                    raise AudioFormatError(f"{path}: the audio holds NaN or infinite samples")
+                    raise AudioFormatError(f"{shown(path)}: the audio holds NaN or infinite samples")
                 dc += block.sum(axis=0, dtype=np.float64)
                 total += block.shape[0]
         if total == 0:
-            raise AudioFormatError(f"{path}: the file holds no audio")
+            raise AudioFormatError(f"{shown(path)}: the file holds no audio")
         _check_duration(path, total / sr, settings)
         dc = (dc / total).astype(np.float32)  # a biased mic's DC offset is not sound
-        with sf.SoundFile(str(path)) as f:  # pass 2 (reopened: a damaged file cannot seek back)
+        with _open(path) as fh, sf.SoundFile(fh) as f:  # pass 2 (reopened: a damaged file cannot seek back)
             samples = _decode_resampled(f, total, dc, keep_channels and channels > 1,
                                         settings.analysis_sample_rate_hz)
     except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioFormatError(f"{path}: cannot decode audio ({exc})") from None
+        raise AudioFormatError(f"{shown(path)}: cannot decode audio ({_why(exc)})") from None
     return Audio(samples, settings.analysis_sample_rate_hz, sr, channels, str(path), truncated=total < info.frames)
 
 
@@ -173,9 +193,9 @@ def from_array(
 def _check_duration(path, duration: float, settings) -> None:
     if duration < settings.min_duration_s:
         raise AudioDurationError(
-            f"{path}: {duration:.2f} s of audio is shorter than min_duration_s={settings.min_duration_s:g} s"
+            f"{shown(path)}: {duration:.2f} s of audio is shorter than min_duration_s={settings.min_duration_s:g} s"
         )
     if duration > settings.max_duration_s:
         raise AudioDurationError(
-            f"{path}: {duration:.0f} s of audio is longer than max_duration_s={settings.max_duration_s:g} s"
+            f"{shown(path)}: {duration:.0f} s of audio is longer than max_duration_s={settings.max_duration_s:g} s"
         )
