@@ -1,77 +1,120 @@
-"""Trainees → their sessions → progress over time."""
+"""Trainees → their sessions → progress over time.
+
+The lists read only the sessions' summary columns (kept by the store when turns are written), a page of
+``PAGE_SIZE`` rows at a time, in a fixed number of SQL statements whatever the history.
+"""
 
 from __future__ import annotations
 
-from statistics import mean
+from dataclasses import dataclass
 
-from flask import Blueprint, render_template
+from flask import Blueprint, g, render_template, request
+from sqlalchemy import func, select
 
+from voicerehearse import charts as plots
 from voicerehearse.delivery import normal_band
 from voicerehearse.settings import load_settings
-from voicerehearse import charts as plots
-from voicerehearse.web.auth import get_trainee_or_404, visible_trainees
+from voicerehearse.store import PracticeSession, Trainee
+from voicerehearse.web.auth import get_trainee_or_404, is_coach
 from voicerehearse.web.db import get_db
 
 bp = Blueprint("trainees", __name__)
 
-
-def _mean(values):
-    values = [v for v in values if v is not None]
-    return mean(values) if values else None
+PAGE_SIZE = 50  # rows per list page
+STYLES = ("aggressive", "passive", "assertive")
 
 
-def _majority(labels):
-    labels = [l for l in labels if l in plots.STYLE_COLOURS]
-    if not labels:
-        return None
-    # the worst style present wins a tie: aggressive, then passive, then assertive
-    return max(("aggressive", "passive", "assertive"), key=lambda s: (labels.count(s), -("aggressive", "passive", "assertive").index(s)))
+@dataclass(frozen=True)
+class Page:
+    """Which slice of a list is shown: 1-based ``number``; ``more`` when an older page follows."""
+
+    number: int
+    more: bool
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * PAGE_SIZE
+
+
+def _page_number() -> int:
+    number = request.args.get("page", 1, type=int)
+    return number if number and 0 < number < 10**6 else 1
+
+
+def _paged(db, query) -> tuple[list, Page]:
+    """One statement: the page's rows, plus one row to tell whether another page follows."""
+    number = _page_number()
+    rows = list(db.execute(query.limit(PAGE_SIZE + 1).offset((number - 1) * PAGE_SIZE)))
+    return rows[:PAGE_SIZE], Page(number, len(rows) > PAGE_SIZE)
+
+
+def _counts(row) -> dict[str, int]:
+    return {style: int(getattr(row, f"{style}_count") or 0) for style in STYLES}
 
 
 @bp.get("/")
 def index():
     db = get_db()
-    rows = []
-    for t in visible_trainees(db):
-        labels = [turn.label for s in t.sessions for turn in s.turns]
-        rows.append({"trainee": t, "sessions": len(t.sessions), "last": t.sessions[-1] if t.sessions else None,
-                     "counts": {s: labels.count(s) for s in ("aggressive", "passive", "assertive")}})
-    return render_template("index.html", rows=rows)
+    s = PracticeSession
+    totals = (select(s.trainee_id, func.count(s.id).label("sessions"),
+                     *(func.sum(getattr(s, f"{style}_count")).label(f"{style}_count") for style in STYLES))
+              .group_by(s.trainee_id).subquery())
+    ranked = select(s.trainee_id, s.started_at, s.scenario_title,
+                    func.row_number().over(partition_by=s.trainee_id,
+                                           order_by=(s.started_at.desc(), s.id.desc())).label("rank")).subquery()
+    query = (select(Trainee.id, Trainee.name, totals, ranked.c.started_at.label("last_at"),
+                    ranked.c.scenario_title.label("last_title"))
+             .outerjoin(totals, totals.c.trainee_id == Trainee.id)
+             .outerjoin(ranked, (ranked.c.trainee_id == Trainee.id) & (ranked.c.rank == 1))
+             .order_by(Trainee.name, Trainee.id))
+    if not is_coach():
+        query = query.where(Trainee.id == (g.user.trainee_id if g.user else -1))
+    found, page = _paged(db, query)
+    rows = [{"id": r.id, "name": r.name, "sessions": r.sessions or 0, "last_at": r.last_at,
+             "last_title": r.last_title, "counts": _counts(r)} for r in found]
+    return render_template("index.html", rows=rows, page=page)
+
+
+def _sessions_newest_first(trainee_id: int):
+    return (select(PracticeSession).where(PracticeSession.trainee_id == trainee_id)
+            .order_by(PracticeSession.started_at.desc(), PracticeSession.id.desc()))
 
 
 @bp.get("/trainees/<int:trainee_id>")
 def trainee(trainee_id: int):
     t = get_trainee_or_404(trainee_id)
-    sessions = sorted(t.sessions, key=lambda s: s.started_at, reverse=True)
-    return render_template("trainee.html", trainee=t, sessions=sessions)
+    found, page = _paged(get_db(), _sessions_newest_first(t.id))
+    return render_template("trainee.html", trainee=t, sessions=[r[0] for r in found], page=page)
 
 
-def progress_rows(trainee) -> list[dict]:
-    rows = []
-    for s in trainee.sessions:
-        turns = s.turns
-        labels = [t.label for t in turns]
-        rows.append({
-            "session": s,
-            "date": s.started_at,
-            "labels": labels,
-            "verdict": _majority(labels),
-            "counts": {k: labels.count(k) for k in ("aggressive", "passive", "assertive")},
-            "wpm": _mean([t.words_per_minute for t in turns]),
-            "loudness": _mean([t.loudness_delta_db for t in turns]),
-            "pitch": _mean([t.pitch_delta_st for t in turns]),
-            "latency": _mean([t.response_latency_s for t in turns]),
-            "interruptions": sum(1 for t in turns if t.interrupted),
-        })
-    return rows
+def progress_rows(sessions) -> list[dict]:
+    """Table and chart rows of sessions (their summary columns), in the order given."""
+    return [{
+        "session": s,
+        "date": s.started_at,
+        "verdict": s.verdict,
+        "counts": _counts(s),
+        "wpm": s.mean_wpm,
+        "loudness": s.mean_loudness_delta_db,
+        "pitch": s.mean_pitch_delta_st,
+        "latency": s.mean_latency_s,
+        "interruptions": s.interruption_count or 0,
+    } for s in sessions]
 
 
 @bp.get("/trainees/<int:trainee_id>/progress")
 def progress(trainee_id: int):
+    """The trainee's sessions a page at a time (newest first), charted oldest to newest; totals over all."""
     t = get_trainee_or_404(trainee_id)
-    rows = progress_rows(t)
+    db = get_db()
+    found, page = _paged(db, _sessions_newest_first(t.id))
+    rows = progress_rows([r[0] for r in found])
+    s = PracticeSession
+    sums = db.execute(select(*(func.sum(getattr(s, f"{style}_count")).label(f"{style}_count") for style in STYLES))
+                      .where(s.trainee_id == t.id)).one()
     st = load_settings()
-    pts = lambda key: [(r["date"].strftime("%m-%d"), r[key], r["verdict"]) for r in rows]
+    chronological = rows[::-1]
+    pts = lambda key: [(r["date"].strftime("%m-%d"), r[key], r["verdict"]) for r in chronological]
     charts = [
         plots.line_chart(pts("wpm"), band=(st.slow_wpm, st.rushed_wpm), unit="wpm", title="Pace (mean per session)"),
         plots.line_chart(pts("loudness"), band=normal_band("loudness", st), unit="dB",
@@ -81,5 +124,4 @@ def progress(trainee_id: int):
         plots.line_chart(pts("latency"), band=(0.0, st.long_latency_s), unit="s", title="Reply latency",
                          band_note="prompt, not interrupting"),
     ]
-    totals = {k: sum(r["counts"][k] for r in rows) for k in ("aggressive", "passive", "assertive")}
-    return render_template("progress.html", trainee=t, rows=rows, charts=charts, totals=totals)
+    return render_template("progress.html", trainee=t, rows=rows, charts=charts, totals=_counts(sums), page=page)
