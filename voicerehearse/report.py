@@ -50,6 +50,43 @@ class WordView:
 
 
 @dataclass(frozen=True)
+class CallLine:
+    """One stretch of one side's words in an imported call's transcript (a new line at each pause)."""
+
+    side: str  # "agent", "customer", or "mixed" (mono: sides not separated)
+    start: float | None
+    end: float | None
+    words: tuple[WordView, ...]
+    rough: bool  # from the rough fallback recogniser
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.word for w in self.words)
+
+
+def call_lines(call: dict | None, gap_s: float = 0.8) -> tuple[CallLine, ...]:
+    """The stored ``call_transcript`` (see voicerehearse.transcribe.calls) as time-ordered lines of each side.
+
+    >>> call_lines({"sides": [{"side": "agent", "engine": "vosk", "words": [{"word": "hi", "start": 1.0, "end": 1.2}]},
+    ...   {"side": "customer", "engine": "vosk", "words": [{"word": "hello", "start": 0.2, "end": 0.6}]}]})[0].side
+    'customer'
+    """
+    lines: list[CallLine] = []
+    for side in (call or {}).get("sides") or ():
+        rough = side.get("engine") in ROUGH_ENGINES or bool(side.get("note"))
+        group: list[WordView] = []
+        for w in side.get("words") or ():
+            view = WordView(str(w.get("word", "")), _f(w.get("start")), _f(w.get("end")), conf=_f(w.get("conf")))
+            if group and view.start is not None and group[-1].end is not None and view.start - group[-1].end > gap_s:
+                lines.append(CallLine(str(side.get("side")), group[0].start, group[-1].end, tuple(group), rough))
+                group = []
+            group.append(view)
+        if group:
+            lines.append(CallLine(str(side.get("side")), group[0].start, group[-1].end, tuple(group), rough))
+    return tuple(sorted(lines, key=lambda line: (line.start is None, line.start or 0.0)))
+
+
+@dataclass(frozen=True)
 class FlagView:
     kind: str
     severity: str  # info | warning | problem
@@ -114,6 +151,12 @@ class TurnReport:
     comments: tuple[CommentView, ...] = ()
     transcript_engine: str | None = None  # "vosk", "pocketsphinx", "file"; None without a transcript
     transcript_model: str | None = None
+    call: tuple[CallLine, ...] = ()  # an imported call's two-party (or one-stream) transcript
+    call_note: str | None = None  # e.g. "the sides are not separated" for a mono call
+
+    @property
+    def call_rough(self) -> bool:
+        return any(line.rough for line in self.call)
 
     @property
     def transcript_rough(self) -> bool:
@@ -277,6 +320,7 @@ def turn_report(turn_id: int, index: int, customer_text: str | None, audio_path:
         error=(error or {}).get("message") if error else None,
         record=r, comments=comments,
         transcript_engine=transcript.get("engine"), transcript_model=transcript.get("model"),
+        call=call_lines(r.get("call_transcript")), call_note=(r.get("call_transcript") or {}).get("note"),
     )
 
 
@@ -441,6 +485,10 @@ svg.chart .axis{font-size:11px;fill:#627d98} svg.chart .value{font-size:10px;fil
 {% if t.transcript_label %}<p class="rough-label" data-label="rough-transcript">&#9888; {{ t.transcript_label }}</p>{% endif %}
 {% if t.words %}<p class="reply{{ ' rough' if t.transcript_label }}"><strong>Reply{{ ' (rough transcript)' if t.transcript_label }}:</strong> {% for w in t.words %}{% if w.low_confidence(low_conf) %}<span class="low-conf" title="confidence {{ '%.2f'|format(w.conf) }}">{{ w.word }}</span>{% else %}{{ w.word }}{% endif %}{{ ' ' if not loop.last }}{% endfor %}</p>
 {% if t.transcript_source %}<p class="meta">Transcript: {{ t.transcript_source }}</p>{% endif %}{% endif %}
+{% if t.call %}<h3>Call transcript{{ ' (rough)' if t.call_rough }}</h3>
+{% if t.call_rough %}<p class="rough-label" data-label="rough-transcript">&#9888; {{ rough_label }}</p>{% endif %}
+{% if t.call_note %}<p class="meta call-note">{{ t.call_note }}</p>{% endif %}
+<table class="call">{% for line in t.call %}<tr><td class="num">{{ fmt(line.start, '{:.1f} s') }}</td><th>{{ line.side }}</th><td>{{ line.text }}</td></tr>{% endfor %}</table>{% endif %}
 {% if t.error %}<p class="flag-problem">Not analysed: {{ t.error }}</p>{% endif %}
 <table><tr><th>pace</th><td class="num">{{ fmt(t.words_per_minute, '{:.0f} wpm') }}</td>
 <th>latency</th><td class="num">{{ fmt(t.response_latency_s, '{:+.2f} s') }}</td>
@@ -495,7 +543,7 @@ def write_html(report: SessionReport) -> str:
     low_conf = load_settings().low_word_confidence_fraction
     dimmed = any(w.low_confidence(low_conf) for t in report.turns for w in t.words)
     return env.from_string(_HTML_TEMPLATE).render(r=report, fmt=_fmt, styles=STYLES, charts=charts,
-                                                  low_conf=low_conf, dimmed=dimmed)
+                                                  low_conf=low_conf, dimmed=dimmed, rough_label=ROUGH_LABEL)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from voicerehearse.errors import VoiceRehearseError
+from voicerehearse.transcribe.calls import call_record
 from voicerehearse.web.auth import require_coach
 from voicerehearse.web.db import get_store
 from voicerehearse.web.ingest import add_session, latest_baseline
@@ -26,6 +27,18 @@ def _form(error: str | None = None, status: int = 200, values: dict | None = Non
     return render_template("import.html", error=error, modes=CHANNEL_MODES, values=values or {},
                            extensions=current_app.config["UPLOAD_EXTENSIONS"],
                            max_mb=current_app.config["MAX_UPLOAD_MB"]), status
+
+
+def _transcribe(path: str, stereo):
+    """The call's words: each side of a two-channel call from its own channel, else one labelled stream."""
+    from voicerehearse.settings import load_settings
+    from voicerehearse.transcribe.calls import transcribe_call
+    from voicerehearse.transcribe.engine import choose_engine
+
+    settings = load_settings()
+    channels = {"agent": stereo.agent, "customer": stereo.customer} if stereo is not None else None
+    return transcribe_call(path, engine=choose_engine("auto", settings=settings), settings=settings,
+                           channels=channels)
 
 
 @bp.get("/import")
@@ -61,13 +74,17 @@ def import_recording():
     try:
         upload.save(tmp)
         try:
-            analysis = analyze_file(tmp, stereo=StereoLayout.parse(layout) if layout else None,
-                                    baseline=latest_baseline(get_store(), values["trainee"]))
+            stereo = StereoLayout.parse(layout) if layout else None
+            call = _transcribe(tmp, stereo)
+            words = call.side("agent") or call.side("mixed")
+            analysis = analyze_file(tmp, stereo=stereo, baseline=latest_baseline(get_store(), values["trainee"]),
+                                    transcript=words)
         except VoiceRehearseError as exc:
             message = str(exc).replace(tmp, upload.filename)
             return _form(f"Could not analyse “{upload.filename}”: {message}", 422, values)
         record = analysis_record(analysis)
         record["file"] = upload.filename
+        record["call_transcript"] = call_record(call)
         session_id = add_session(get_store(), trainee=values["trainee"], scenario_id="import",
                                  scenario_title=values["title"] or f"Imported call: {upload.filename}",
                                  source="import", turns=[{"audio": tmp, "record": record}],

@@ -224,21 +224,44 @@ def report(session_id, fmt, output, data_dir):
 @click.option("--trainee", required=True, help="Whose recording this is.")
 @click.option("--title", default=None, help="Session title (default: the file name).")
 @click.option("--stereo", default=None, metavar="agent=N,customer=M", help="Two-channel call layout.")
+@click.option("--engine", type=click.Choice(("auto", "vosk", "pocketsphinx", "none")), default="auto",
+              show_default=True, help="Speech recogniser for the call's words (each side of a two-channel call "
+                                      "on its own); 'none' = acoustic only.")
+@click.option("--model", type=click.Path(file_okay=False, path_type=Path), help="Vosk model folder.")
 @data_dir_option
 @domain_errors
-def import_cmd(recording, trainee, title, stereo, data_dir):
-    """Analyse RECORDING and store it as a session for review in the web report.
+def import_cmd(recording, trainee, title, stereo, engine, model, data_dir):
+    """Analyse and transcribe RECORDING and store it as a session for review in the web report.
 
-    The reply is judged against the trainee's latest stored calibration read, when there is one."""
+    The reply is judged against the trainee's latest stored calibration read, when there is one. A two-channel
+    call (--stereo) is transcribed side by side, agent and customer; a mono call as one stream, marked as such."""
     from voicerehearse.pipeline import StereoLayout, analyze_file
     from voicerehearse.schema import analysis_record
     from voicerehearse.sessions import add_session, latest_baseline
+    from voicerehearse.settings import load_settings
+    from voicerehearse.transcribe.calls import call_record, transcribe_call
+    from voicerehearse.transcribe.engine import choose_engine
 
     store = _store(data_dir)
-    record = analysis_record(analyze_file(recording, stereo=StereoLayout.parse(stereo) if stereo else None,
-                                          baseline=latest_baseline(store, trainee)))
+    settings = load_settings()
+    layout = StereoLayout.parse(stereo) if stereo else None
+    call = None
+    if engine != "none":
+        call = transcribe_call(recording, engine=choose_engine(engine, model, settings=settings), settings=settings,
+                               channels={"agent": layout.agent, "customer": layout.customer} if layout else None)
+    words = None if call is None else (call.side("agent") or call.side("mixed"))
+    record = analysis_record(analyze_file(recording, stereo=layout, baseline=latest_baseline(store, trainee),
+                                          settings=settings, transcript=words))
+    if call is not None:
+        record["call_transcript"] = call_record(call)
     session_id = add_session(store, trainee=trainee, scenario_id="import",
                              scenario_title=title or f"Imported call: {recording.name}", source="import",
                              turns=[{"audio": recording, "record": record}], note=f"Imported from {recording.name}")
     click.echo(f"Stored session {session_id}: {record['delivery']['label']}")
+    if call is not None:
+        for side in call.sides:
+            rough = " (rough)" if side.transcript.note else ""
+            click.echo(f"  {side.side}: {len(side.transcript.words)} words, {side.transcript.engine}{rough}")
+        if call.note:
+            click.echo(f"  {call.note}")
 

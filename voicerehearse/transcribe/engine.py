@@ -162,12 +162,14 @@ def transcribe_file(
     model: str | os.PathLike | None = None,
     settings=None,
     on_partial: PartialCallback | None = None,
+    channel: int | None = None,
 ) -> Transcript:
     """Transcribe an audio file (any format libsndfile reads, any rate or channel count), streamed in blocks.
 
     ``engine`` is a name or an :class:`EngineChoice` from :func:`choose_engine` (resolve once, then reuse it for
     many files; ``model`` is then ignored). The length limit ``max_duration_s`` of ``settings`` (default
-    :func:`load_settings`) is checked from the file's header before any decoding.
+    :func:`load_settings`) is checked from the file's header before any decoding. ``channel`` transcribes that
+    channel alone (0-based; e.g. one side of a two-channel call) instead of the average of all channels.
     Files that cannot seek (GSM 6.10 WAV, raw GSM) are read block by block too. Raises AudioFormatError for a
     missing or unreadable file, AudioDurationError outside the limits, plus the errors of :func:`choose_engine`.
     """
@@ -182,6 +184,10 @@ def transcribe_file(
                 raise AudioFormatError(f"{path}: the file holds no audio")
             check_duration(path, f.frames / f.samplerate, settings)  # before any decoding
             blocks = read_blocks(f, path, max_frames=int(settings.max_duration_s * f.samplerate))
+            if channel is not None:
+                if not 0 <= channel < f.channels:
+                    raise AudioFormatError(f"{path}: needs channel {channel}, the file has {f.channels}")
+                blocks = (b[:, channel] for b in blocks)
             return transcribe_blocks(blocks, sample_rate=f.samplerate, engine=choice, on_partial=on_partial)
     except (sf.SoundFileError, RuntimeError, ValueError) as exc:
         raise AudioFormatError(f"{path}: not a readable audio file ({_one_line(exc)})") from None
