@@ -76,6 +76,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WAVEFORM_PEAKS=1200,  # points per turn drawn by the waveform
+        COMPRESS=True,  # gzip text responses for clients that accept it
     )
     if test_config:
         app.config.update(test_config)
@@ -88,9 +89,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["voicerehearse.store"] = store
     app.config.setdefault("VENDOR_PRESENT", vendor_assets_present())
 
-    from voicerehearse.web import auth, comments, csrf, errors, exports, imports, media, replay, trainees
+    from voicerehearse.web import (assets, auth, comments, compress, csrf, errors, exports, imports, media, replay,
+                                   trainees)
 
     errors.init_app(app)
+    assets.init_app(app)  # static_url(): content-hashed, cached for a year
+    compress.init_app(app)  # gzip for HTML, JSON, JS, CSS when accepted; never audio or Range answers
     auth.init_app(app)  # before CSRF: an anonymous post is a 401, not a token error
     csrf.init_app(app)
     for bp in (auth.bp, trainees.bp, replay.bp, comments.bp, media.bp, exports.bp, imports.bp):
