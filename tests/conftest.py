@@ -32,3 +32,44 @@ def settings():
     from voicerehearse.settings import load_settings
 
     return load_settings()
+
+
+# ---------------------------------------------------------------- the store on SQLite and on PostgreSQL
+
+POSTGRES_TEMPLATE = "vr_head"  # a database migrated to head once per run; each test gets a copy
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A throwaway PostgreSQL cluster for the whole run (tests/pgserver.py): ``postgres()`` makes an empty
+    database, ``postgres(template=POSTGRES_TEMPLATE)`` one already at the schema's head; both return its URL.
+    Skipped, with the reason, where the server or driver is missing — but with CI=true that is a failure:
+    CI installs them, so the PostgreSQL variants must run there."""
+    import os
+
+    import pgserver
+
+    reason = pgserver.missing_reason()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but the PostgreSQL tests cannot run: {reason}", pytrace=False)
+        pytest.skip(reason)
+    from voicerehearse.store import Store
+
+    with pgserver.postgres_server() as fresh_database:
+        store = Store.open(tmp_path_factory.mktemp("pg-template"), url=fresh_database(name=POSTGRES_TEMPLATE))
+        store.engine.dispose()  # a template must have no connections when it is copied
+        yield fresh_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request):
+    """The ``database_url`` of a test's store: '' (SQLite in its data directory) or a fresh PostgreSQL database
+    at the schema's head. Pass it to ``Store.open(data_dir, url=database_url)`` or as the app's DATABASE_URL."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    fresh_database = request.getfixturevalue("postgres")
+    url = fresh_database(template=POSTGRES_TEMPLATE)
+    yield url
+    fresh_database.drop(url)  # and the connections the test's engines still hold

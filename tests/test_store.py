@@ -6,11 +6,20 @@ from voicerehearse.types import Baseline
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(tmp_path, database_url):
+    """A fresh store on SQLite and, as a second variant, on PostgreSQL."""
+    store = Store.open(tmp_path / "data", url=database_url)
+    yield store
+    store.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
     return Store.open(tmp_path / "data")
 
 
-def test_sqlite_in_wal_mode_with_foreign_keys(store):
+def test_sqlite_in_wal_mode_with_foreign_keys(sqlite_store):
+    store = sqlite_store
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
@@ -70,9 +79,10 @@ def test_unusable_data_dir_is_a_clear_error(tmp_path):
         Store.open(blocker / "sub")
 
 
-def test_data_is_private_to_its_owner(store):
+def test_data_is_private_to_its_owner(sqlite_store):
     import stat
 
+    store = sqlite_store
     for path in (store.data_dir, store.data_dir / "audio"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o700
     assert stat.S_IMODE((store.data_dir / "voicerehearse.db").stat().st_mode) == 0o600

@@ -11,26 +11,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-import pgserver
 from store_workers import NAMES, import_one, process_main
 from voicerehearse.store import PracticeSession, Store, Trainee, Turn, get_or_create_trainee
 
 WORKERS = 10
 
 
-@pytest.fixture(scope="session")
-def postgres():
-    """A throwaway PostgreSQL cluster (skipped, with the reason, when the server is not installed)."""
-    reason = pgserver.missing_reason()
-    if reason:
-        pytest.skip(reason)
-    with pgserver.postgres_server() as fresh_database:
-        yield fresh_database
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request, tmp_path):
-    """(data_dir, database URL) of a store not yet created."""
+    """(data_dir, database URL) of a store not yet created (an empty database: the writers race to migrate it)."""
     url = request.getfixturevalue("postgres")() if request.param == "postgresql" else ""
     return str(tmp_path / "data"), url
 

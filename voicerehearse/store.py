@@ -3,9 +3,10 @@
 Audio files live under ``<data_dir>/audio``; the database stores paths relative to the data directory, and
 :meth:`Store.resolve_audio` refuses any path that would leave it.
 
-Safe with many writers at once (several `import` processes, the web server's threads): the schema is created
-(and new nullable columns added) once, under a lock — a file lock in the data directory for SQLite, an advisory
-lock for PostgreSQL — and :func:`get_or_create_trainee` is idempotent (``INSERT ... ON CONFLICT DO NOTHING``).
+Safe with many writers at once (several `import` processes, the web server's threads): the schema is brought to
+the newest migration (voicerehearse/migrations, Alembic) once, under a lock — a file lock in the data directory
+for SQLite, an advisory lock for PostgreSQL — and :func:`get_or_create_trainee` is idempotent
+(``INSERT ... ON CONFLICT DO NOTHING``).
 
 >>> import tempfile
 >>> store = Store.open(tempfile.mkdtemp())
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, and_, case,
-                        create_engine, event, func, inspect, or_, select, text, true, update)
+                        create_engine, event, func, or_, select, text, true, update)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
@@ -110,7 +111,7 @@ class PracticeSession(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     # ---- session summary: what the lists show, so they never read the turns or their analysis JSON. Kept by
     # refresh_session_summaries on every flush that writes turns or comments, backfilled when the store opens
-    # (SUMMARY_COLUMNS below; all nullable, so older databases get them by _add_missing_columns).
+    # (SUMMARY_COLUMNS below; all nullable, so older databases get them by migration 0002).
     turn_count: Mapped[int | None] = mapped_column(Integer, nullable=True)  # turn rows, each take its own row
     aggressive_count: Mapped[int | None] = mapped_column(Integer, nullable=True)  # turns with that verdict label
     passive_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -335,33 +336,16 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 
 def _create_schema(engine: Engine) -> None:
-    """Create the tables and add columns that are new since the database was made, once, whoever races."""
+    """Bring the database to the newest migration (creating it, or adopting one made before migrations), once,
+    whoever races."""
+    from voicerehearse import migrations
+
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":  # other servers may share the database: lock inside it
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                          {"key": zlib.crc32(b"voicerehearse.schema")})
-        Base.metadata.create_all(conn)
-        _add_missing_columns(conn)
+        migrations.upgrade(conn)
         _backfill_session_summaries(conn)
-
-
-def _add_missing_columns(conn: Connection) -> None:
-    """A light upgrade path: columns added to the models since a database was created (each nullable or with a
-    server default) are added to that database."""
-    inspector = inspect(conn)
-    for table in Base.metadata.sorted_tables:
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present:
-                continue
-            if not (column.nullable or column.server_default is not None):
-                raise StoreError(f"the database lacks column {table.name}.{column.name} and it cannot be added")
-            ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(conn.dialect)}"
-            if column.server_default is not None:
-                ddl += f" DEFAULT {column.server_default.arg.text}"
-                if not column.nullable:
-                    ddl += " NOT NULL"
-            conn.execute(text(ddl))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

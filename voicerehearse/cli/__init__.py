@@ -27,6 +27,7 @@ COMMANDS = {  # name -> "module:attribute"
     "transcribe": "voicerehearse.cli.transcribe:transcribe",
     "models": "voicerehearse.cli.models:models",
     "settings": "voicerehearse.cli.settings_cmd:settings",
+    "db": "voicerehearse.cli.db:db",
 }
 
 
