@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
-from voicerehearse.cli.common import domain_errors
+from voicerehearse.cli.common import domain_errors, lazy
 from voicerehearse.errors import VoiceRehearseError
 from voicerehearse.settings import load_settings
-from voicerehearse.transcribe.engine import ENGINES, choose_engine, transcribe_file, transcript_record
-from voicerehearse.types import Transcript
+
+if TYPE_CHECKING:
+    from voicerehearse.types import Transcript
+
+# imported when the command runs: listing the commands must not import rich or numpy (see cli.common.lazy)
+Console, escape = lazy("rich.console", "Console"), lazy("rich.markup", "escape")
+transcription = lazy("voicerehearse.transcribe.engine")
+ENGINES = ("auto", "vosk", "pocketsphinx")  # transcribe.engine.ENGINES (tests/test_cli_start.py checks)
 
 
 @click.command("transcribe")
@@ -41,23 +46,23 @@ def transcribe(files: tuple[Path, ...], model: Path | None, engine: str, as_json
     the exit code is then 1.
     """
     settings = load_settings()
-    choice = choose_engine(engine, model, settings=settings)  # problems common to all files stop here
+    choice = transcription.choose_engine(engine, model, settings=settings)  # problems common to all files stop here
     console = Console(stderr=True)
     failed = 0
     for path in files:
         transcript, error = None, None
         try:
             if as_json:
-                transcript = transcribe_file(path, engine=choice, settings=settings)
+                transcript = transcription.transcribe_file(path, engine=choice, settings=settings)
             else:
                 with console.status(f"Transcribing {escape(str(path))}") as status:
-                    transcript = transcribe_file(path, engine=choice, settings=settings,
-                                                 on_partial=_live(status, path))
+                    transcript = transcription.transcribe_file(path, engine=choice, settings=settings,
+                                                               on_partial=_live(status, path))
         except VoiceRehearseError as exc:
             error = exc
             failed += 1
         if as_json:
-            click.echo(json.dumps(transcript_record(str(path), transcript, error), ensure_ascii=False))
+            click.echo(json.dumps(transcription.transcript_record(str(path), transcript, error)))  # ASCII: any name
         else:
             _summary(Console(), console, path, transcript, error)
     if failed:
