@@ -67,7 +67,7 @@ def test_whole_scenario_stores_every_turn_with_its_analysis(whole_scenario):
 
 def test_verdict_and_reasons_within_a_second_of_the_reply_ending(whole_scenario):
     _, out = whole_scenario
-    delays = [float(d) for d in re.findall(r"verdict (\d+\.\d+) s after the reply", out.stdout)]
+    delays = [float(d) for d in re.findall(r"verdict (\d+\.\d+) s after your reply", out.stdout)]
     assert len(delays) == 3 and max(delays) < 1.0
     assert out.stdout.count("Talking over the customer") == 1  # the barge-in is one coaching point, once
 

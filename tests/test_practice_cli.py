@@ -104,8 +104,8 @@ def test_live_recognition_feeds_the_stored_analysis(tmp_path, monkeypatch):
         yield rehearsal.InputFeed(iter(blocks_of(reply)), None)
 
     class View(rehearsal.NullView):
-        def progress(self, progress, partial, syllable_rate):
-            partials.append((partial, syllable_rate))
+        def progress(self, progress, partial, provisional):
+            partials.append((partial, provisional.pace.articulation_rate if provisional is not None else None))
 
     monkeypatch.setattr(rehearsal, "open_blocks", open_blocks)
     options = RehearsalOptions(engine="vosk", model=str(_ko_model()), speak=False)
@@ -128,14 +128,17 @@ def test_engine_none_is_acoustic_and_auto_without_a_model_falls_back_to_pocketsp
         rehearsal.resolve_engine(RehearsalOptions(engine="vosk"), settings)
 
 
-def test_live_pace_follows_the_reply_and_skips_the_customer_line():
+def test_provisional_verdict_follows_the_reply_so_far():
     from synth import voice
 
     y = place(6.0, (0.0, voice(2.0, f0=210, syllable_hz=7)), (2.0, voice(4.0, syllable_hz=4)))
-    pace = rehearsal.LivePace(SR, load_settings(), from_frame=2 * SR)
-    rates = [pace.feed(b, (i + 1) * 800) for i, b in enumerate(blocks_of(y))]
-    assert rates[2 * SR // 800 - 1] is None  # nothing measured while the customer spoke
-    assert rates[-1] == pytest.approx(4.0, abs=0.6)
+    pcm = (y * 32767).astype("int16")
+    live = rehearsal.LiveInputs(load_settings(), prompt=voice(2.0, f0=210, syllable_hz=7), prompt_start_s=0.0)
+    early = live.analyse(pcm[: int(1.5 * SR)], SR, None)  # only the customer's line so far
+    assert early.delivery.label == "no speech"
+    late = live.analyse(pcm, SR, None)
+    assert late.delivery.label != "no speech"
+    assert late.pace.articulation_rate == pytest.approx(4.0, abs=0.6)
 
 
 @pytest.mark.parametrize(("read", "message"), [

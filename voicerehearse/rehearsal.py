@@ -8,13 +8,11 @@ a full disk or a failing device never loses more than the last fraction of a sec
 
 from __future__ import annotations
 
-import queue
 import re
 import sqlite3
 import threading
 import time
 import unicodedata
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -28,8 +26,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from voicerehearse.analysis.frames import framed_from_settings, speech_activity
-from voicerehearse.analysis.pace import pace_metrics, syllable_nuclei
-from voicerehearse.analysis.tone import measure_voice
 from voicerehearse.audio.devices import DuplexCapture
 from voicerehearse.audio.reply_end import ReplyEnd, TakeProgress, TakeResult, mix_in, open_sentence, record_take
 from voicerehearse.audio.takes import (
@@ -37,7 +33,8 @@ from voicerehearse.audio.takes import (
 )
 from voicerehearse.audio.io import load_audio
 from voicerehearse.audio.playback import PromptAudio, PromptSource, prompt_audio
-from voicerehearse.errors import BaselineError, DeviceError, EngineError, VoiceRehearseError
+from voicerehearse.errors import BaselineError, DeviceError, VoiceRehearseError
+from voicerehearse.live import LiveWords, ProvisionalVerdict, RecognitionWorker
 from voicerehearse.pipeline import analyze_audio, measure_baseline
 from voicerehearse.settings import describe
 from voicerehearse.coaching import Coaching, coach
@@ -45,7 +42,7 @@ from voicerehearse.delivery import trusted_words
 from voicerehearse.scenarios import Scenario, ScenarioTurn
 from voicerehearse.schema import analysis_record
 from voicerehearse.store import BaselineRecord, PracticeSession, Store, StoreError, Turn, get_or_create_trainee
-from voicerehearse.types import Analysis, Transcript
+from voicerehearse.types import Analysis, Audio, Transcript
 
 CALIBRATION_PASSAGE = (
     "The library opens at nine in the morning on weekdays. On Saturdays it opens a little later, at ten, "
@@ -122,8 +119,10 @@ class SessionView(Protocol):
     def ready(self, scenario: Scenario, step: Step) -> None: ...  # may block until the trainee is ready
     def calibration_start(self, passage: str) -> None: ...
     def turn_start(self, scenario: Scenario, step: Step, prompt: PromptAudio) -> None: ...
-    def progress(self, progress: TakeProgress, partial: Transcript | None, syllable_rate: float | None) -> None: ...
+    # after every block: the words so far and the provisional verdict of the take so far (None until the first)
+    def progress(self, progress: TakeProgress, partial: Transcript | None, provisional: Analysis | None) -> None: ...
     def take_end(self, result: TakeResult) -> None: ...
+    # verdict_after_s: from the capture of the reply's last block (the one at which it ended) to now
     def turn_done(self, step: Step, analysis: Analysis, record: Turn, verdict_after_s: float,
                   coaching: Coaching) -> None: ...
     def choose(self, step: Step) -> str: ...  # one of ACTIONS; may block (``--step``) or time out
@@ -157,7 +156,7 @@ class NullView:
     def ready(self, scenario, step): pass
     def calibration_start(self, passage): pass
     def turn_start(self, scenario, step, prompt): pass
-    def progress(self, progress, partial, syllable_rate): pass
+    def progress(self, progress, partial, provisional): pass
     def take_end(self, result): pass
     def turn_done(self, step, analysis, record, verdict_after_s, coaching): pass
     def choose(self, step): return "next"
@@ -220,6 +219,10 @@ class InputFeed:
     def problems(self) -> list[str]:
         return list(self.device.statuses) if self.device is not None else []
 
+    def captured_at(self, frame: int) -> float | None:
+        """When the block holding frame ``frame - 1`` was captured (time.monotonic); None without a device."""
+        return self.device.captured_at(frame) if self.device is not None else None
+
 
 @contextmanager
 def open_blocks(options: RehearsalOptions, prompt: PromptSource | None, reply: Path | None) -> Iterator[InputFeed]:
@@ -257,97 +260,36 @@ def play_back(wav: Path, options: RehearsalOptions) -> None:
                 break
 
 
-class LiveRecognizer:
-    """Streaming recognition of a take in a background thread (Vosk via transcribe.engine)."""
-
-    def __init__(self, choice, sample_rate: int):
-        from voicerehearse.transcribe.engine import transcribe_blocks
-
-        self.partial: Transcript | None = None
-        self.result: Transcript | None = None
-        self.error: VoiceRehearseError | None = None
-        self._queue: queue.Queue = queue.Queue()
-
-        def blocks():
-            while (block := self._queue.get()) is not None:
-                yield block
-
-        def run():
-            try:
-                self.result = transcribe_blocks(blocks(), sample_rate=sample_rate, engine=choice,
-                                                on_partial=self._on_partial)
-            except VoiceRehearseError as exc:
-                self.error = exc
-            except Exception as exc:  # a recogniser crash must not end the take; reported by finish()
-                self.error = EngineError(f"live recognition failed: {exc!r}")
-
-        self._thread = threading.Thread(target=run, name="live-recognition", daemon=True)
-        self._thread.start()
-
-    def _on_partial(self, transcript: Transcript) -> None:
-        self.partial = transcript
-
-    def feed(self, block: np.ndarray) -> None:
-        self._queue.put(block)
-
-    def finish(self, timeout_s: float = 15.0) -> Transcript | None:
-        self._queue.put(None)
-        self._thread.join(timeout_s)
-        if self._thread.is_alive():
-            self.error = EngineError(f"live recognition did not finish within {timeout_s:g} s")
-        return self.result
-
-
-def resolve_engine(options: RehearsalOptions, settings):
+def resolve_engine(options: RehearsalOptions, settings, *, load: bool = True):
     """The recogniser for live transcription, or None when recognition is off (acoustic only).
 
     "auto" without a Vosk model gives the PocketSphinx fallback, whose transcripts say they are rough.
+    ``load``: load it in this process now, before the first take rather than during it (a session loads it in
+    its recognition process instead: :func:`start_recognition`).
     """
     if options.engine == "none":
         return None
     from voicerehearse.transcribe.engine import choose_engine
 
     choice = choose_engine(options.engine, options.model, settings=settings)
-    from voicerehearse.transcribe.engine import preload
+    if load:
+        from voicerehearse.transcribe.engine import preload
 
-    preload(choice)  # Vosk or PocketSphinx: once per process, before the first take rather than during it
+        preload(choice)  # Vosk or PocketSphinx: once per process
     return choice
 
 
-class LivePace:
-    """Articulation rate (syllables per second of speech) of the reply so far, for the live display: the analysis
-    stages (frames -> activity -> voice -> syllable nuclei -> pace) re-run on the last ``window_s`` of the reply
-    once per ``every_s`` of audio. Blocks before ``from_frame`` (the customer's line, with speakers) are skipped."""
-
-    def __init__(self, sample_rate: int, settings, *, from_frame: int = 0, window_s: float = 8.0, every_s: float = 1.0):
-        self.sample_rate = sample_rate
-        self.settings = settings
-        self.from_frame = from_frame
-        self.window = int(window_s * sample_rate)
-        self.every = int(every_s * sample_rate)
-        self.rate: float | None = None
-        self._blocks: deque[np.ndarray] = deque()
-        self._held = 0
-        self._since = 0
-
-    def feed(self, block: np.ndarray, end_frame: int) -> float | None:
-        if end_frame <= self.from_frame:
-            return self.rate
-        self._blocks.append(block)
-        self._held += block.shape[0]
-        self._since += block.shape[0]
-        while self._held - self._blocks[0].shape[0] >= self.window:
-            self._held -= self._blocks.popleft().shape[0]
-        if self._since >= self.every:
-            self._since = 0
-            y = np.concatenate(self._blocks).astype(np.float32) / 32768.0
-            framed = framed_from_settings(y, self.sample_rate, self.settings)
-            activity = speech_activity(framed, self.settings)
-            if activity.has_speech:
-                voice = measure_voice(framed, activity, self.settings)
-                nuclei = syllable_nuclei(framed, activity, voice.track, self.settings)
-                self.rate = pace_metrics(nuclei, activity, None).articulation_rate
-        return self.rate
+def start_recognition(choice, options: RehearsalOptions) -> RecognitionWorker | None:
+    """The session's recognition process, its engine loaded (None when recognition is off)."""
+    if choice is None:
+        return None
+    worker = RecognitionWorker(choice, level_dbfs_min=options.reply_end.speech_level_dbfs)
+    try:
+        worker.wait_ready()
+    except BaseException:
+        worker.close()
+        raise
+    return worker
 
 
 # --------------------------------------------------------------------------- one take
@@ -362,6 +304,8 @@ class Take:
     interrupted: bool  # Ctrl-C
     output_delay_s: float  # playback + capture latency: the prompt is heard this much after its start frame
     writer: TakeWriter = field(repr=False, compare=False)  # holds the WAV (and its sidecar) until stored
+    ended_at: float = 0.0  # time.monotonic() when the take's last block was captured: the reply's end
+    provisional: Analysis | None = field(default=None, repr=False, compare=False)  # the last live verdict
 
     def settle(self) -> None:
         """Stored (as far as it can be): drop the sidecar, so recovery never stores it again."""
@@ -372,39 +316,80 @@ class Take:
         self.writer.close()
 
 
+@dataclass(frozen=True)
+class LiveInputs:
+    """What the provisional verdict of a take needs besides its audio (the final one reads the stored files)."""
+
+    settings: object
+    baseline: object = None  # the trainee's Baseline, if any
+    prompt: np.ndarray | None = None  # the customer's line, float at the capture rate
+    prompt_start_s: float = 0.0
+
+    def analyse(self, samples: np.ndarray, sample_rate: int, transcript: Transcript | None) -> Analysis:
+        """The take so far (int16) analysed as the stored take will be (without the file's DC correction)."""
+        y = samples.astype(np.float32) / 32768.0
+        rate = self.settings.analysis_sample_rate_hz
+        if sample_rate != rate:
+            from voicerehearse.audio.io import resample
+
+            y = resample(y, orig_sr=sample_rate, target_sr=rate)
+        audio = Audio(y, rate, sample_rate, 1, None)
+        prompt = None
+        if self.prompt is not None:
+            p = self.prompt if sample_rate == rate else resample(self.prompt, orig_sr=sample_rate, target_sr=rate)
+            heard = max(0, y.shape[0] - int(round(self.prompt_start_s * rate)))
+            prompt = Audio(p[:heard], rate, sample_rate, 1, None) if heard > 0 else None
+        return analyze_audio(audio, settings=self.settings, baseline=self.baseline, transcript=transcript,
+                             prompt=prompt, prompt_start_s=self.prompt_start_s if prompt is not None else 0.0)
+
+
 def _take(stem: Path, meta: dict, options: RehearsalOptions, prompt: PromptSource | None, prompt_end_frame: int,
-          reply: Path | None, view: SessionView, stop: threading.Event | None, engine_choice, settings) -> Take:
-    """Record one take to ``stem`` (crash-safe) and finalise it; errors end the take but keep the audio."""
-    writer = TakeWriter(stem, sample_rate=options.sample_rate_hz, meta=meta)
-    recognizer = LiveRecognizer(engine_choice, options.sample_rate_hz) if engine_choice is not None else None
-    pace = LivePace(options.sample_rate_hz, settings, from_frame=0 if options.headset else prompt_end_frame)
-    result = TakeResult(0, options.sample_rate_hz, "error", False)
+          reply: Path | None, view: SessionView, stop: threading.Event | None, recognition: RecognitionWorker | None,
+          live: LiveInputs) -> Take:
+    """Record one take to ``stem`` (crash-safe) and finalise it; errors end the take but keep the audio.
+
+    The loop that reads the blocks only hands them on: to the recognition process (through a queue) and to the
+    provisional verdict's thread, so it keeps pace with the device whatever they cost.
+    """
+    sr = options.sample_rate_hz
+    writer = TakeWriter(stem, sample_rate=sr, meta=meta)
+    words: LiveWords | None = recognition.start_take(sr) if recognition is not None else None
+    provisional = ProvisionalVerdict(lambda y, t: live.analyse(y, sr, t), sample_rate=sr,
+                                     from_frame=0 if options.headset else prompt_end_frame)
+    result = TakeResult(0, sr, "error", False)
     error: VoiceRehearseError | None = None
     interrupted = False
+    last_block_at = [time.monotonic()]
 
     # with speakers the mic hears the customer: the recogniser gets silence until the line (and its echo) is over,
     # so the customer's words never count as the trainee's (word times stay aligned with the take)
-    words_from = 0 if options.headset else prompt_end_frame + int(options.reply_end.bleed_tail_s * options.sample_rate_hz)
+    words_from = 0 if options.headset else prompt_end_frame + int(options.reply_end.bleed_tail_s * sr)
 
     def sentence_open() -> bool:  # the live words so far stop mid-sentence ("... and", "um")
-        partial = recognizer.partial if recognizer is not None else None
+        partial = words.partial if words is not None else None
         return partial is not None and open_sentence(partial.text)
 
     def on_block(block, progress):
-        if recognizer is not None:
-            recognizer.feed(block if progress.frame > words_from else np.zeros_like(block))
-        rate = pace.feed(block, progress.frame)
-        view.progress(progress, recognizer.partial if recognizer is not None else None, rate)
+        last_block_at[0] = time.monotonic()
+        partial = None
+        if words is not None:
+            words.feed(block if progress.frame > words_from else np.zeros_like(block))
+            partial = words.partial
+        provisional.feed(block, ends_in_s=progress.ends_in_s, words=partial)
+        view.progress(progress, partial, provisional.latest)
 
     delay = 0.0
+    ended_at = None
     try:
         with open_blocks(options, prompt, reply) as feed:
             try:
-                result = record_take(feed.blocks, writer, sample_rate=options.sample_rate_hz,
-                                     prompt_end_frame=prompt_end_frame, end=options.reply_end, headset=options.headset,
-                                     stop=stop, on_block=on_block, sentence_open=sentence_open)
+                result = record_take(feed.blocks, writer, sample_rate=sr, prompt_end_frame=prompt_end_frame,
+                                     end=options.reply_end, headset=options.headset, stop=stop, on_block=on_block,
+                                     sentence_open=sentence_open)
             finally:
+                provisional.stop()
                 delay = feed.output_delay_s
+                ended_at = feed.captured_at(writer.frames)
                 if feed.problems:
                     view.notice(f"the audio device reported {len(feed.problems)} problem(s) during the take "
                                 f"({feed.problems[0]}); some audio may be missing")
@@ -413,18 +398,19 @@ def _take(stem: Path, meta: dict, options: RehearsalOptions, prompt: PromptSourc
     except (DeviceError, TakeStorageError) as exc:
         error = exc
     if interrupted or error is not None:
-        result = TakeResult(writer.frames, options.sample_rate_hz, "stopped", False)
+        result = TakeResult(writer.frames, sr, "stopped", False)
     view.take_end(result)
-    transcript = recognizer.finish() if recognizer is not None else None
-    if recognizer is not None and recognizer.error is not None:
-        view.notice(f"{recognizer.error}; judging this reply from the audio only")
+    transcript = words.finish() if words is not None else None
+    if words is not None and words.error is not None:
+        view.notice(f"{words.error}; judging this reply from the audio only")
     try:  # the sidecar stays until the caller has stored the take (Take.settle)
         wav, _ = writer.finalise(keep_sidecar=True)
     except TakeStorageError as exc:  # the .part stays on disk and is recovered at the next start
         writer.close()
         raise TakeStorageError(f"{error or exc}; the take is kept in {writer.part} and will be recovered "
                                "at the next start") from None
-    return Take(wav, result, transcript, error, interrupted, delay, writer)
+    return Take(wav, result, transcript, error, interrupted, delay, writer,
+                ended_at if ended_at is not None else last_block_at[0], provisional.latest)
 
 
 # --------------------------------------------------------------------------- calibration
@@ -458,7 +444,8 @@ def calibrate(store: Store, trainee: str, options: RehearsalOptions, *, settings
     if stop is not None:
         stop.clear()
     calib = replace(options, reply_end=replace(options.reply_end, no_reply_s=max(options.reply_end.no_reply_s, 15.0)))
-    take = _take(stem, {"kind": "baseline", "trainee": trainee}, calib, None, 0, reply, view, stop, None, settings)
+    take = _take(stem, {"kind": "baseline", "trainee": trainee}, calib, None, 0, reply, view, stop, None,
+                 LiveInputs(settings))
     if take.interrupted or take.error is not None:
         take.settle()  # an abandoned read is not a baseline: recovery must not store it later
         if take.interrupted:
@@ -655,7 +642,7 @@ def run_session(store: Store, scenario: Scenario, trainee: str, options: Rehears
     (the prompt file, the database) still gives the session a final status — "stopped", with the error as its
     note — and propagates: a VoiceRehearseError as is, a database or disk failure as a StoreError.
     """
-    engine_choice = resolve_engine(options, settings)
+    engine_choice = resolve_engine(options, settings, load=False)
     if engine_choice is not None and engine_choice.engine == "pocketsphinx":
         view.notice("no Vosk model found: words come from the rough PocketSphinx fallback "
                     "(get a model: voicerehearse models fetch vosk-model-small-en-us-0.15)")
@@ -671,9 +658,11 @@ def run_session(store: Store, scenario: Scenario, trainee: str, options: Rehears
     except STORE_FAILURES as exc:
         raise _store_failure(f"a new session for {trainee!r}", exc) from exc
     outcome = SessionOutcome(session_id, trainee, scenario)
+    recognition = None
     try:
+        recognition = start_recognition(engine_choice, options)
         _run_turns(store, scenario, trainee_id, trainee, options, settings=settings, view=view, stop=stop,
-                   baseline=baseline, engine_choice=engine_choice, outcome=outcome)
+                   baseline=baseline, recognition=recognition, outcome=outcome)
     except VoiceRehearseError as exc:
         _end_session(store, session_id, "stopped", str(exc), failing=True)
         raise
@@ -684,6 +673,9 @@ def run_session(store: Store, scenario: Scenario, trainee: str, options: Rehears
     except BaseException as exc:  # Ctrl-C outside a take, or a bug: the session still ends, then it propagates
         _end_session(store, session_id, "stopped", str(exc) or type(exc).__name__, failing=True)
         raise
+    finally:
+        if recognition is not None:
+            recognition.close()
     _end_session(store, session_id, "complete", outcome.stopped)
     return outcome
 
@@ -719,7 +711,7 @@ def _heard(analysis: Analysis | None, take: "Take") -> set[str]:
 
 def _run_turns(store: Store, scenario: Scenario, trainee_id: int, trainee: str, options: RehearsalOptions, *,
                settings, view: SessionView, stop: threading.Event | None, baseline: BaselineRecord | None,
-               engine_choice, outcome: SessionOutcome) -> None:
+               recognition: RecognitionWorker | None, outcome: SessionOutcome) -> None:
     """The conversation: each customer line, its takes (retries), then the follow-up the reply earned."""
     session_id = outcome.session_id
     folder = store.audio_dir(trainee_folder(trainee_id, trainee), f"session-{session_id:05d}")
@@ -738,7 +730,7 @@ def _run_turns(store: Store, scenario: Scenario, trainee_id: int, trainee: str, 
             take_no += 1
             step = Step(number, take_no, turn)
             done = _one_take(store, scenario, step, options, folder, prompt_wav, reference, settings=settings,
-                             view=view, stop=stop, engine_choice=engine_choice, outcome=outcome)
+                             view=view, stop=stop, recognition=recognition, outcome=outcome)
             if done is None:  # stopped (Ctrl-C before the line, device, disk)
                 return
             last = done
@@ -769,7 +761,8 @@ def _choose(options: RehearsalOptions, view: SessionView, step: Step) -> str:
 
 
 def _one_take(store: Store, scenario: Scenario, step: Step, options: RehearsalOptions, folder: Path, prompt_wav: Path,
-              reference, *, settings, view: SessionView, stop: threading.Event | None, engine_choice,
+              reference, *, settings, view: SessionView, stop: threading.Event | None,
+              recognition: RecognitionWorker | None,
               outcome: SessionOutcome) -> tuple["Take", Analysis | None, int | None] | None:
     """Play the customer's line and record, analyse, store and coach one reply. None when the session stops."""
     session_id, number, turn = outcome.session_id, step.number, step.turn
@@ -803,8 +796,8 @@ def _one_take(store: Store, scenario: Scenario, step: Step, options: RehearsalOp
         take_options = replace(options, reply_end=replace(options.reply_end, no_reply_s=turn.timeout_s))
     view.turn_start(scenario, step, prompt)
     stem = folder / (f"turn-{number:02d}" + (f"-take{step.take}" if step.take > 1 else ""))
-    take = _take(stem, meta, take_options, source, source.end_frame, reply, view, stop, engine_choice, settings)
-    ended = time.monotonic()
+    live = LiveInputs(settings, reference, prompt.samples, prompt_start_s)
+    take = _take(stem, meta, take_options, source, source.end_frame, reply, view, stop, recognition, live)
     analysis = turn_id = None
     try:
         record, analysis = _analyse_and_store(store, session_id, number, turn.customer, take.wav, prompt_wav,
@@ -824,7 +817,7 @@ def _one_take(store: Store, scenario: Scenario, step: Step, options: RehearsalOp
         take.settle()
         coaching = coach(analysis, turn)
         turn_id = record.id
-        view.turn_done(step, analysis, record, time.monotonic() - ended, coaching)
+        view.turn_done(step, analysis, record, time.monotonic() - take.ended_at, coaching)
         outcome.turns.append(TurnOutcome(number, record.id, take.wav, analysis.delivery.label, analysis,
                                          take=step.take, coaching=coaching))
     if take.interrupted:

@@ -1,12 +1,16 @@
 """Audio devices through PortAudio: listing them, choosing the input, and one duplex stream per take.
 
 :class:`DuplexCapture` opens one duplex stream (or an input-only one). Its callback only copies the mic block
-into a queue and copies the prompt's next slice into the output; every time is a frame count.
+into a queue and copies the prompt's next slice into the output; every time is a frame count. It also notes
+when each block's last frame was captured (:meth:`DuplexCapture.captured_at`), so the verdict delay is timed from
+the audio itself, not from when the code got round to reading it.
 """
 
 from __future__ import annotations
 
+import bisect
 import queue
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -100,8 +104,14 @@ class DuplexCapture:
         self.output_delay_s: float | None = None
         self._frame = 0
         self._stream = None
+        # (frames so far, time.monotonic() when the last of them was captured), one entry per block
+        self._captured: list[tuple[int, float]] = []
 
     def _callback(self, indata, outdata, frames, time_info, status):  # PortAudio thread: copy and enqueue only
+        now = time.monotonic()
+        # the block's last frame reached the ADC this long ago (the stream's own clock; 0 when it has none)
+        lag = time_info.currentTime - time_info.inputBufferAdcTime - frames / self.sample_rate
+        self._captured.append((self._frame + frames, now - (lag if 0.0 <= lag <= 0.5 else 0.0)))
         if status:
             self.statuses.append(str(status))
         if outdata is not None:
@@ -147,6 +157,13 @@ class DuplexCapture:
         except sd.PortAudioError:
             pass
         self._stream = None
+
+    def captured_at(self, frame: int) -> float | None:
+        """``time.monotonic()`` when frame ``frame - 1`` (the last of the first ``frame`` frames) was captured:
+        the time of the block that holds it. None before the stream delivered it."""
+        captured = self._captured
+        i = bisect.bisect_left(captured, (frame, float("-inf")))
+        return captured[i][1] if i < len(captured) else None
 
     def blocks(self, timeout_s: float = BLOCK_TIMEOUT_S) -> Iterator[np.ndarray]:
         """Mic blocks, (frames,) int16, for as long as the stream runs. DeviceError when the device stops."""

@@ -15,15 +15,14 @@ import time
 from pathlib import Path
 
 import click
-from rich.console import Console, Group
-from rich.live import Live
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
 
-from voicerehearse.cli.common import config_option, domain_errors, set_option
+from voicerehearse.cli.common import config_option, domain_errors, lazy, set_option
 from voicerehearse.cli.render import STYLE_COLOURS
 from voicerehearse.errors import DeviceError
+
+# imported when first used: listing the commands must not import rich (see cli.common.lazy)
+Console, Group, Live = lazy("rich.console", "Console"), lazy("rich.console", "Group"), lazy("rich.live", "Live")
+Panel, Table, Text = lazy("rich.panel", "Panel"), lazy("rich.table", "Table"), lazy("rich.text", "Text")
 
 ENGINES = ("auto", "vosk", "none")
 
@@ -187,7 +186,7 @@ class RichView:
             self._live.stop()
             self._live = None
 
-    def progress(self, p, partial, syllable_rate):
+    def progress(self, p, partial, provisional):
         if p.talking_over and not self._talked_over:
             self._talked_over = True
             if self._live is None:  # no live display (a pipe, a log): the warning still shows, once
@@ -212,12 +211,16 @@ class RichView:
         grid.add_row("Level", _bar(p.level_dbfs) + Text(f" {p.level_dbfs:5.0f} dBFS"))
         speaking_s = p.reply_frames / p.sample_rate
         grid.add_row("Elapsed", f"{p.elapsed_s:5.1f} s · speaking {speaking_s:4.1f} s")
+        syllable_rate = provisional.pace.articulation_rate if provisional is not None else None
         pace = [f"{syllable_rate:.1f} syllables/s" if syllable_rate else "…"]
         if partial is not None and partial.words and speaking_s > 1:
             pace.append(f"{60 * len(partial.words) / speaking_s:.0f} wpm")
         grid.add_row("Pace", " · ".join(pace))
         if partial is not None and partial.text:
             grid.add_row("Heard", Text(partial.text[-80:], style="dim"))
+        if provisional is not None and p.reply_heard and provisional.delivery.label in STYLE_COLOURS:
+            label = provisional.delivery.label
+            grid.add_row("So far", Text.assemble((label, STYLE_COLOURS[label]), (" (provisional)", "dim")))
         grid.add_row("", Text("Enter ends your reply · Ctrl-C stops the session", style="dim"))
         self._live.update(grid, refresh=False)
 
@@ -233,7 +236,7 @@ class RichView:
         colour = STYLE_COLOURS.get(v.label, "white")
         sure = f", {v.confidence:.0%} sure" if v.confidence is not None and v.label in STYLE_COLOURS else ""
         lines = [Text.assemble((v.label.upper(), f"bold {colour}"),
-                               f"  (verdict {verdict_after_s:.2f} s after the reply{sure})")]
+                               f"  (verdict {verdict_after_s:.2f} s after your reply{sure})")]
         lines += coaching_lines(coaching)
         self.console.print(Panel(Group(*lines), border_style=colour, title=f"Turn {step.number}: your reply"
                                  + (f" (take {step.take})" if step.take > 1 else "")))
