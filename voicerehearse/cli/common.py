@@ -46,3 +46,35 @@ set_option = click.option(
     "--set", "overrides", multiple=True, callback=_parse_set, metavar="NAME=VALUE",
     help="Override one setting, e.g. --set loud_delta_db=8 (repeatable).",
 )
+
+
+class lazy:  # noqa: N801 - used like the class or function it stands for
+    """A module's attribute imported on first use: ``Text = lazy("rich.text", "Text")`` behaves as the class
+    (calls, attributes, ``isinstance``), but rich is imported only when a command uses it. Command modules use
+    it for heavy imports (rich, numpy, the HTTP stack), so listing the commands (``voicerehearse --help``, which
+    imports every command module) stays a bare Python start."""
+
+    __slots__ = ("_module", "_name", "_target")
+
+    def __init__(self, module: str, name: str | None = None):
+        self._module, self._name, self._target = module, name, None
+
+    def _resolve(self):
+        if self._target is None:
+            import importlib
+
+            module = importlib.import_module(self._module)
+            self._target = module if self._name is None else getattr(module, self._name)
+        return self._target
+
+    def __call__(self, *args, **kwargs):
+        return self._resolve()(*args, **kwargs)
+
+    def __getattr__(self, attr):
+        return getattr(self._resolve(), attr)
+
+    def __instancecheck__(self, obj) -> bool:
+        return isinstance(obj, self._resolve())
+
+    def __repr__(self) -> str:
+        return f"lazy({self._module!r}, {self._name!r})"

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-from voicerehearse.cli.common import domain_errors
+from voicerehearse.cli.common import domain_errors, lazy
 from voicerehearse.settings import load_settings
-from voicerehearse.transcribe import models as model_store
+
+model_store = lazy("voicerehearse.transcribe.models")  # the HTTP/SSL stack: imported when a command runs
 
 
 USES = {"live": "live practice takes", "calls": "imported call recordings (8 kHz telephone audio included)",
@@ -49,6 +48,9 @@ def list_models() -> None:
 @domain_errors
 def fetch(name: str, dest: Path | None, url: str | None, sha256: str | None) -> None:
     """Download model NAME (see `models list`), verify it and unpack it."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
     console = Console(stderr=True)
     columns = (
         TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()

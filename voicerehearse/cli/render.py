@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console, Group
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
+from voicerehearse.cli.common import lazy
 
-from voicerehearse.types import Analysis
+if TYPE_CHECKING:
+    from voicerehearse.types import Analysis
+
+# imported when first used: listing the commands must not import rich (see cli.common.lazy)
+Console, Group = lazy("rich.console", "Console"), lazy("rich.console", "Group")
+Panel, Table, Text = lazy("rich.panel", "Panel"), lazy("rich.table", "Table"), lazy("rich.text", "Text")
 
 STYLE_COLOURS = {"aggressive": "red", "passive": "yellow", "assertive": "green", "no speech": "dim"}
 
