@@ -34,11 +34,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from voicerehearse import audio_models
 from voicerehearse.errors import ModelError, ModelNotFoundError
 
 MODEL_ENV = "VOICEREHEARSE_VOSK_MODEL"
-REPO_MODELS_DIR = Path(__file__).resolve().parents[2] / "audio_models"
-MANIFEST_PATH = REPO_MODELS_DIR / "manifest.toml"
+REPO_MODELS_DIR = Path(__file__).resolve().parents[2] / "audio_models"  # a source checkout's model folder
+MANIFEST_PATH = Path(audio_models.__file__).with_name("manifest.toml")  # shipped in the wheel too
 DEFAULT_MODEL = "vosk-model-small-en-us-0.15"
 DEFAULT_REQUIRED = (
     "am/final.mdl",
