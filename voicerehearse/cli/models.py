@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from voicerehearse.cli.common import domain_errors, lazy
-from voicerehearse.settings import load_settings
 
 model_store = lazy("voicerehearse.transcribe.models")  # the HTTP/SSL stack: imported when a command runs
+load_settings = lazy("voicerehearse.settings", "load_settings")
 
 
 USES = {"live": "live practice takes", "calls": "imported call recordings (8 kHz telephone audio included)",

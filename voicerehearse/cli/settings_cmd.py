@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from voicerehearse.cli.common import config_option, domain_errors, set_option
-from voicerehearse.settings import SETTINGS, load_settings
 
 _UNITS = (("_dbfs", "dBFS"), ("_db", "dB"), ("_st", "semitones"), ("_hz", "Hz"), ("_wpm", "words/min"),
           ("_s", "seconds"), ("_ratio", "x"), ("_count", "count"), ("_weight", "score"), ("_factor", "x"),
@@ -29,6 +28,8 @@ def settings(config, overrides, as_toml, markdown):
 
     Override them in a TOML file passed with --config (flat keys or [section] tables).
     """
+    from voicerehearse.settings import SETTINGS, load_settings  # here, not for `voicerehearse --help`
+
     if markdown:
         click.echo(markdown_table(), nl=False)
         return
@@ -78,6 +79,8 @@ def allowed(s) -> str:
 
 
 def markdown_table() -> str:
+    from voicerehearse.settings import SETTINGS
+
     rows = "".join(f"| {s.section} | `{s.name}` | {s.default!r} | {allowed(s)} | {unit_of(s.name)} | {s.help} |\n"
                    for s in SETTINGS)
     return MARKDOWN_HEAD + rows

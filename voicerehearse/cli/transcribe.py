@@ -10,7 +10,6 @@ import click
 
 from voicerehearse.cli.common import domain_errors, lazy
 from voicerehearse.errors import VoiceRehearseError
-from voicerehearse.settings import load_settings
 
 if TYPE_CHECKING:
     from voicerehearse.types import Transcript
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
 # imported when the command runs: listing the commands must not import rich or numpy (see cli.common.lazy)
 Console, escape = lazy("rich.console", "Console"), lazy("rich.markup", "escape")
 transcription = lazy("voicerehearse.transcribe.engine")
+load_settings = lazy("voicerehearse.settings", "load_settings")
 ENGINES = ("auto", "vosk", "pocketsphinx")  # transcribe.engine.ENGINES (tests/test_cli_start.py checks)
 
 
