@@ -199,6 +199,47 @@ class Comment(Base):
     turn: Mapped[Turn] = relationship(back_populates="comments")
 
 
+REVIEW_STATUSES = ("new", "reviewed", "shared", "acknowledged", "disputed")  # a session's review, in order
+
+
+class SessionReview(Base):
+    """Where a session's review stands: new -> reviewed (a coach) -> shared (with the agent) -> acknowledged or
+    disputed (the agent, a dispute with its reason). No row: "new"."""
+
+    __tablename__ = "session_reviews"
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # the agent's reason for a dispute
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+
+
+class ScorecardAnswers(Base):
+    """One coach's answers to the manual criteria of a session's rubric (criterion id -> bool or 1-5)."""
+
+    __tablename__ = "scorecard_answers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    coach_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    rubric: Mapped[str] = mapped_column(String(120))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    score_pct: Mapped[float | None] = mapped_column(Float, nullable=True)  # the whole card's score when saved
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
+    __table_args__ = (Index("ux_scorecard_answers_session_coach", "session_id", "coach_id", unique=True),)
+
+
+class CommentReply(Base):
+    """A reply to a coach's comment (by the agent or a coach)."""
+
+    __tablename__ = "comment_replies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    __table_args__ = (Index("ix_comment_replies_comment", "comment_id"),)
+
+
 # --------------------------------------------------------------------------- session summaries
 
 SUMMARY_VERSION = 1  # raise when a summary's definition changes: older rows are recomputed when the store opens
