@@ -271,3 +271,46 @@ def test_an_older_database_gets_the_summary_columns(tmp_path):
     summary = _summary(Store.open(data), 1)
     assert (summary["turn_count"], summary["verdict"], summary["duration_s"], summary["interruption_count"]) == \
         (1, "aggressive", 2.5, 1)
+
+
+def test_summaries_stay_right_when_two_transactions_write_one_session(store):
+    """A coach comments while a take of the same session is being stored: the second transaction to commit
+    waits for the first and then counts what the first committed (PostgreSQL: many writers at once)."""
+    import threading
+
+    if store.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time")
+    with store.session() as db:
+        session = PracticeSession(trainee=get_or_create_trainee(db, "Dana"), scenario_id="s", scenario_title="S")
+        session.turns.append(Turn(index=0, audio_path="audio/x/0.wav"))
+        db.add(session)
+        db.commit()
+        sid, first_turn = session.id, session.turns[0].id
+    take = store.session().__enter__()
+    take.add(Turn(session_id=sid, index=1, audio_path="audio/x/1.wav"))
+    take.flush()  # the take's transaction now holds the session row
+    failures = []
+
+    def comment():
+        try:
+            with store.session() as db:
+                db.add(Comment(turn_id=first_turn, start_s=0.5, text="breathe"))
+                db.commit()
+        except Exception as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    thread = threading.Thread(target=comment)
+    thread.start()
+    with store.engine.connect() as watch:  # wait until the comment's transaction waits for the take's lock
+        for _ in range(2000):
+            waiting = watch.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                         "AND datname = current_database()")).scalar()
+            if waiting or not thread.is_alive():
+                break
+            threading.Event().wait(0.005)
+    take.commit()
+    take.close()
+    thread.join(60)
+    assert not failures
+    summary = _summary(store, sid)
+    assert (summary["turn_count"], summary["comment_count"]) == (2, 1)

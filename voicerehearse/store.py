@@ -278,10 +278,13 @@ def _majority_verdict():
                 else_=None)
 
 
-def refresh_session_summaries(conn: Connection | Session, where) -> None:
+def refresh_session_summaries(conn: Connection, where) -> None:
     """Recompute the summary columns of the sessions matching ``where`` (a clause on the sessions table): two
     UPDATE statements whatever the number of sessions or turns."""
     s = PracticeSession.__table__
+    if conn.dialect.name != "sqlite":  # SQLite has one writer at a time; elsewhere lock the rows first, so the
+        # UPDATEs (each a new snapshot) count turns and comments another transaction committed meanwhile
+        conn.execute(select(s.c.id).where(where).with_for_update())
     conn.execute(update(s).where(where).values(_summary_figures()))
     conn.execute(update(s).where(where).values(verdict=_majority_verdict(), summary_version=SUMMARY_VERSION))
 
