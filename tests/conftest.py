@@ -12,7 +12,7 @@ import pytest
 # PostgreSQL server, a Dask cluster, the Korean Vosk model
 SLOW_MODULES = frozenset({
     "test_browser", "test_practice", "test_practice_cli", "test_practice_coaching", "test_recovery",
-    "test_store_concurrency", "test_batch", "test_transcribe_vosk", "test_packaging",
+    "test_store_concurrency", "test_batch", "test_transcribe_vosk", "test_packaging", "test_jobs",
 })
 
 

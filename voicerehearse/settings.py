@@ -85,6 +85,13 @@ class Settings:
     monologue_gap_s: float = _s(1.5, "stereo", "Gaps shorter than this (with no reply from the other side) keep a monologue going.", 0.1, 30.0)
     call_overlap_min_s: float = _s(0.6, "stereo", "In a call, an agent overlap at a turn change shorter than this is a natural hand-over, not an interruption.", 0.0, 5.0)
     backchannel_max_s: float = _s(1.0, "stereo", "In a call, an agent burst shorter than this while the customer keeps talking is a backchannel ('mm-hmm'), not an interruption.", 0.1, 5.0)
+    dead_air_min_s: float = _s(5.0, "stereo", "In a call, a silence of both sides at least this long is dead air (a hold or a search), shown on the call card.", 0.5, 600.0)
+    # --- redaction of imported calls (voicerehearse/redact.py)
+    redact_imports: bool = _s(True, "redaction", "Imported calls: spoken card, account and phone numbers are masked in the stored transcript and silenced in a redacted audio copy.")
+    redact_min_digits: int = _s(7, "redaction", "A run of spoken digits holding at least this many is a number to redact (amounts and dates hold fewer).", 3, 40)
+    redact_pad_s: float = _s(0.15, "redaction", "Audio this long before and after a redacted number is silenced too.", 0.0, 2.0)
+    redact_beep: bool = _s(False, "redaction", "Replace a redacted number with a beep instead of silence.")
+    redact_keep_original: bool = _s(False, "redaction", "Keep the unredacted original recording of an imported call next to the redacted copy (never served).")
     # --- verdict: tone and pace relative to the baseline, in units of normal variation
     loudness_spread_db: float = _s(2.18, "verdict", "Normal loudness difference between two neutral sentences of one speaker (one spread).", 0.1, 30.0)
     pitch_spread_st: float = _s(2.48, "verdict", "Normal difference of median pitch between two neutral sentences of one speaker.", 0.1, 24.0)
@@ -127,12 +134,16 @@ class Settings:
     calibration_min_speech_s: float = _s(2.0, "capture", "A calibration read with less speech than this is too short to be a baseline.", 0.5, 60.0)
     calibration_min_level_dbfs: float = _s(-45.0, "capture", "A calibration read quieter than this (speech level) is too quiet: check the microphone.", -100.0, 0.0)
     calibration_min_snr_db: float = _s(15.0, "capture", "Speech in a calibration read must be this far above the room's noise floor.", 0.0, 80.0)
+    # --- background jobs (web uploads, imports)
+    job_lease_s: float = _s(60.0, "jobs", "A running job is taken over by another worker when its worker has not reported for this long.", 2.0, 3600.0)
+    job_poll_s: float = _s(1.0, "jobs", "An idle worker looks for new jobs this often.", 0.05, 60.0)
     # --- transcription
     vosk_model: str = _s("", "transcription", "Path of a Vosk model folder (after --model and VOICEREHEARSE_VOSK_MODEL).")
     low_word_confidence_fraction: float = _s(0.5, "transcription", "Words the recogniser gives less confidence (0-1) are shown dimmed in the replay and HTML report.", 0.0, 1.0)
     # --- storage
     data_dir: str = _s('', 'store', "Where the database and audio live ('' = $VOICEREHEARSE_DATA_DIR or the user data dir).")
     database_url: str = _s('', 'store', "SQLAlchemy URL of the database ('' = SQLite file in data_dir; e.g. postgresql://...).")
+    audio_dir: str = _s('', 'store', "Folder of the stored recordings ('' = data_dir/audio); several workstations may share one, as files there are written whole and named by their content (sha256).")
     min_password_length: int = _s(10, "store", "Shortest password `voicerehearse users add` / `users passwd` accept for a web login.", 8, 1024)
 
 SETTINGS: tuple[Setting, ...] = tuple(

@@ -9,7 +9,7 @@ from voicerehearse.cli.common import config_option, domain_errors, set_option
 _UNITS = (("_dbfs", "dBFS"), ("_db", "dB"), ("_st", "semitones"), ("_hz", "Hz"), ("_wpm", "words/min"),
           ("_s", "seconds"), ("_ratio", "x"), ("_count", "count"), ("_weight", "score"), ("_factor", "x"),
           ("_score", "score"), ("_fraction", "share 0-1"), ("_pct", "%"), ("_spreads", "spreads"),
-          ("_words", "words"), ("_length", "characters"), ("_max", ""))
+          ("_words", "words"), ("_digits", "digits"), ("_length", "characters"), ("_max", ""))
 
 
 def unit_of(name: str) -> str:
