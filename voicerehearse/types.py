@@ -82,7 +82,9 @@ class Transcript:
     @property
     def rough(self) -> bool:
         """Words from the rough fallback recogniser: shown (labelled), never used to judge."""
-        return self.engine == "pocketsphinx"
+        from voicerehearse.transcribe.names import ROUGH
+
+        return self.engine in ROUGH
 
     @property
     def timed(self) -> bool:

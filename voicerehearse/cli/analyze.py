@@ -10,8 +10,9 @@ import click
 
 from voicerehearse.cli.common import config_option, domain_errors, set_option
 from voicerehearse.errors import VoiceRehearseError
+from voicerehearse.transcribe.names import engine_choices
 
-ENGINES = ("auto", "vosk", "pocketsphinx", "none")
+ENGINES = engine_choices(none=True)
 
 _path = click.Path(dir_okay=False, path_type=Path)
 

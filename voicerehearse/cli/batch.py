@@ -10,8 +10,9 @@ from pathlib import Path
 import click
 
 from voicerehearse.cli.common import config_option, domain_errors, set_option
+from voicerehearse.transcribe.names import engine_choices
 
-ENGINES = ("none", "auto", "vosk", "pocketsphinx")
+ENGINES = engine_choices(none=True)
 
 
 @click.command()

@@ -19,12 +19,13 @@ import click
 from voicerehearse.cli.common import config_option, domain_errors, lazy, set_option
 from voicerehearse.cli.render import STYLE_COLOURS
 from voicerehearse.errors import DeviceError
+from voicerehearse.transcribe.names import engine_choices
 
 # imported when first used: listing the commands must not import rich (see cli.common.lazy)
 Console, Group, Live = lazy("rich.console", "Console"), lazy("rich.console", "Group"), lazy("rich.live", "Live")
 Panel, Table, Text = lazy("rich.panel", "Panel"), lazy("rich.table", "Table"), lazy("rich.text", "Text")
 
-ENGINES = ("auto", "vosk", "none")
+ENGINES = engine_choices(none=True, fallback=False)
 
 _dir = click.Path(file_okay=False, path_type=Path)
 scenarios_dir_option = click.option(

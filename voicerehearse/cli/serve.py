@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from voicerehearse.cli.common import domain_errors
+from voicerehearse.transcribe.names import engine_choices
 
 data_dir_option = click.option(
     "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -224,7 +225,7 @@ def report(session_id, fmt, output, data_dir):
 @click.option("--trainee", required=True, help="Whose recording this is.")
 @click.option("--title", default=None, help="Session title (default: the file name).")
 @click.option("--stereo", default=None, metavar="agent=N,customer=M", help="Two-channel call layout.")
-@click.option("--engine", type=click.Choice(("auto", "vosk", "pocketsphinx", "none")), default="auto",
+@click.option("--engine", type=click.Choice(engine_choices(none=True)), default="auto",
               show_default=True, help="Speech recogniser for the call's words (each side of a two-channel call "
                                       "on its own); 'none' = acoustic only.")
 @click.option("--model", type=click.Path(file_okay=False, path_type=Path), help="Vosk model folder.")

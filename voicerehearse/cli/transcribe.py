@@ -10,6 +10,7 @@ import click
 
 from voicerehearse.cli.common import domain_errors, lazy
 from voicerehearse.errors import VoiceRehearseError
+from voicerehearse.transcribe.names import engine_choices
 
 if TYPE_CHECKING:
     from voicerehearse.types import Transcript
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 Console, escape = lazy("rich.console", "Console"), lazy("rich.markup", "escape")
 transcription = lazy("voicerehearse.transcribe.engine")
 load_settings = lazy("voicerehearse.settings", "load_settings")
-ENGINES = ("auto", "vosk", "pocketsphinx")  # transcribe.engine.ENGINES (tests/test_cli_start.py checks)
+ENGINES = engine_choices()
 
 
 @click.command("transcribe")

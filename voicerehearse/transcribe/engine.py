@@ -22,9 +22,10 @@ from voicerehearse.errors import (
 )
 from voicerehearse.settings import load_settings
 from voicerehearse.transcribe import models, sphinx_engine, vosk_engine
+from voicerehearse.transcribe.names import engine_choices
 from voicerehearse.types import Transcript
 
-ENGINES = ("auto", "vosk", "pocketsphinx")
+ENGINES = engine_choices()
 SCHEMA = "voicerehearse.transcript/1"
 CHUNK_FRAMES = 4000  # samples per chunk handed to the recogniser (0.25 s at 16 kHz)
 FILE_BLOCK_FRAMES = 1 << 16  # frames read from a file at a time (files are never loaded whole)
