@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from voicerehearse.levels import FLOOR_DB, power_db
 from voicerehearse.types import PauseStats, Span, SpeechActivity
 
-_TINY_POWER = 1e-12  # -120 dBFS: the floor of every level in dB
+_TINY_POWER = 10 ** (FLOOR_DB / 10)  # digital silence
 _MIN_DYNAMIC_DB = 10.0  # speech is at least this far above the silence threshold
 
 
@@ -47,7 +48,7 @@ class Framed:
     @property
     def db(self) -> np.ndarray:
         """Frame level in dBFS (full-scale sine = -3 dB), floored at -120."""
-        return 10.0 * np.log10(np.maximum(self.power, _TINY_POWER))
+        return power_db(self.power)
 
     def frame_of(self, t: float) -> int:
         """Index of the frame standing for time ``t`` (clipped to the grid)."""

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from voicerehearse.analysis.frames import Framed, frame_power, level_threshold, mask_to_spans
+from voicerehearse.levels import FLOOR_DB, power_db
 from voicerehearse.types import (Interruption, SideMetrics, Span, SpeechActivity, StereoMetrics, TalkOver, Transcript,
                                  TurnTiming)
 
-_TINY_POWER = 1e-12  # -120 dBFS: digital silence
+_TINY_POWER = 10 ** (FLOOR_DB / 10)  # digital silence
 _BLEED_SPREAD_FRAMES = (2, 6)  # predicted bleed is held this many frames before/after (timing slack, room tail)
 
 
@@ -78,7 +79,7 @@ def estimate_bleed(rec: Framed, prompt: np.ndarray, prompt_start_s: float, setti
     plausible = ratio[ratio <= 4.0 * ls_gain2]
     gain2 = float(np.median(plausible)) if plausible.size else ls_gain2
     predicted = gain2 * _hold(p_power, *_BLEED_SPREAD_FRAMES)
-    return Bleed(True, float(10 * np.log10(max(gain2, 1e-20))), lag / rec.sr, predicted)
+    return Bleed(True, power_db(gain2), lag / rec.sr, predicted)
 
 
 def trainee_mask(rec: Framed, bleed: Bleed, settings) -> np.ndarray:

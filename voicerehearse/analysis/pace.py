@@ -19,6 +19,7 @@ import numpy as np
 
 from voicerehearse.analysis.frames import Framed, spans_to_mask
 from voicerehearse.analysis.pitch import PitchTrack
+from voicerehearse.levels import power_db
 from voicerehearse.types import PaceMetrics, SpeechActivity, Transcript
 
 
@@ -27,7 +28,7 @@ def _smoothed_db(framed: Framed, width: int) -> np.ndarray:
         return framed.db
     kernel = np.hanning(width + 2)[1:-1]
     power = np.convolve(framed.power, kernel / kernel.sum(), mode="same")
-    return 10 * np.log10(np.maximum(power, 1e-12))
+    return power_db(power)
 
 
 def syllable_nuclei(framed: Framed, activity: SpeechActivity, track: PitchTrack, settings) -> np.ndarray:

@@ -22,6 +22,7 @@ import numpy as np
 
 from voicerehearse.analysis.frames import Framed, spans_to_mask
 from voicerehearse.analysis.pitch import PitchTrack, pitch_stats, semitones, yin
+from voicerehearse.levels import power_db
 from voicerehearse.types import Baseline, SegmentTone, SpeechActivity, ToneMetrics
 
 ALPHA_LOW_HZ = (50.0, 1000.0)  # eGeMAPS alpha ratio bands
@@ -74,7 +75,7 @@ def _alpha_ratio(framed: Framed, frames: np.ndarray, noise: np.ndarray) -> float
     high = power[(freqs >= ALPHA_HIGH_HZ[0]) & (freqs < ALPHA_HIGH_HZ[1])].sum()
     if low <= 0 or high <= 0:
         return None
-    return float(10 * np.log10(high / low))
+    return power_db(high / low)
 
 
 def measure_voice(framed: Framed, activity: SpeechActivity, settings) -> VoiceMeasures:
@@ -97,7 +98,7 @@ def measure_voice(framed: Framed, activity: SpeechActivity, settings) -> VoiceMe
     speech_power = framed.power[speech].mean()
     if noise.size:  # level of the voice itself, not voice + room
         speech_power = max(speech_power - framed.power[noise].mean(), 0.1 * speech_power)
-    loudness = float(10 * np.log10(max(speech_power, 1e-12)))
+    loudness = power_db(speech_power)
     median, sd = pitch_stats(track, outlier_st=settings.pitch_outlier_st)
     return VoiceMeasures(
         segments=_segment_tone(framed, activity, track),
@@ -117,7 +118,7 @@ def _segment_tone(framed: Framed, activity: SpeechActivity, track: PitchTrack) -
     frames, f0 = track.frames[order], track.f0_hz[order]
     for seg in activity.segments:
         lo, hi = framed.frame_of(seg.start), max(framed.frame_of(seg.start) + 1, int(round(seg.end / framed.hop_s)))
-        level = float(10 * np.log10(max(framed.power[lo:hi].mean(), 1e-12)))
+        level = power_db(framed.power[lo:hi].mean())
         inside = f0[np.searchsorted(frames, lo) : np.searchsorted(frames, hi)]
         inside = inside[~np.isnan(inside)]
         pitch = float(np.median(inside)) if inside.size >= 3 else None

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from voicerehearse.levels import amplitude_db
+
 
 def level_dbfs(block: np.ndarray) -> float:
     """RMS level of one block in dBFS (int16 or float in [-1, 1]); -120 for digital silence.
@@ -18,7 +20,7 @@ def level_dbfs(block: np.ndarray) -> float:
     """
     y = as_float(block)
     rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if y.size else 0.0
-    return max(-120.0, float(20 * np.log10(rms))) if rms > 0 else -120.0
+    return amplitude_db(rms)
 
 
 def as_float(block: np.ndarray) -> np.ndarray:
