@@ -49,9 +49,10 @@ def take(tmp_path_factory):
     return make_take(tmp_path_factory.mktemp("take"))
 
 
-def seed(data_dir: Path, take: dict) -> dict:
-    """Two trainees (Dana with the synthetic session, Sam with one), a coach and two trainee logins."""
-    store = Store.open(data_dir)
+def seed(data_dir: Path, take: dict, url: str = "") -> dict:
+    """Two trainees (Dana with the synthetic session, Sam with one), a coach and two trainee logins, in the store
+    at ``url`` (default: SQLite in ``data_dir``)."""
+    store = Store.open(data_dir, url=url)
     dana = add_session(store, trainee="Dana <script>x</script>", scenario_id="late_fee", scenario_title="Late-fee waiver",
                        source="practice", turns=[take])
     sam = add_session(store, trainee="Sam", scenario_id="late_fee", scenario_title="Late-fee waiver",
@@ -70,9 +71,11 @@ def seed(data_dir: Path, take: dict) -> dict:
 
 
 @pytest.fixture
-def env(tmp_path, take):
-    ids = seed(tmp_path / "data", take)
-    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test"})
+def env(tmp_path, take, database_url):
+    """The seeded app, on SQLite and (second variant) on PostgreSQL."""
+    ids = seed(tmp_path / "data", take, database_url)
+    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": database_url,
+                      "SECRET_KEY": "test"})
     ids["app"] = app
     return ids
 
@@ -223,7 +226,8 @@ def test_error_page_and_json_shape(env, coach):
 
 
 def test_unexpected_errors_use_the_same_shape(env):
-    app = create_app({"DATA_DIR": env["app"].config["DATA_DIR"], "SECRET_KEY": "test"})
+    app = create_app({"DATA_DIR": env["app"].config["DATA_DIR"], "DATABASE_URL": env["app"].config["DATABASE_URL"],
+                      "SECRET_KEY": "test"})
 
     @app.get("/api/boom")
     def boom():

@@ -12,9 +12,11 @@ from voicerehearse.web import create_app
 
 
 @pytest.fixture
-def app(tmp_path, take):  # noqa: F811
-    ids = seed(tmp_path / "data", take)
-    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test"})
+def app(tmp_path, take, database_url):  # noqa: F811
+    """The seeded app, on SQLite and (second variant) on PostgreSQL."""
+    ids = seed(tmp_path / "data", take, database_url)
+    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": database_url,
+                      "SECRET_KEY": "test"})
     app.ids = ids
     return app
 
@@ -213,7 +215,7 @@ def test_every_id_route_uses_the_bounded_converter(app):
             assert not isinstance(conv, IntegerConverter) or type(conv).__name__ == "RowIdConverter", rule.rule
 
 
-@pytest.mark.parametrize("bad", [2**63, 2**64, 10**40, -1, 0, 2**63 - 1])
+@pytest.mark.parametrize("bad", [2**31, 2**63, 2**64, 10**40, -1, 0, 2**63 - 1, 2**31 - 1])
 def test_ids_out_of_range_are_404_on_every_route(app, bad):
     client = app.test_client()
     token = login(client)

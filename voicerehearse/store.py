@@ -38,7 +38,7 @@ from voicerehearse.errors import VoiceRehearseError
 DATA_DIR_ENV = "VOICEREHEARSE_DATA_DIR"
 SCHEMA_LOCK_FILE = ".schema.lock"  # in the data directory: one process at a time creates / upgrades the schema
 SQLITE_BUSY_TIMEOUT_S = 30.0  # a writer waits this long for another writer's transaction before giving up
-MAX_ID = 2**63 - 1  # largest row id any backend stores (BIGINT); larger ids name no row
+MAX_ID = 2**31 - 1  # largest row id every backend stores (PostgreSQL's INTEGER keys); larger ids name no row
 
 
 class StoreError(VoiceRehearseError):
@@ -484,5 +484,5 @@ def get_or_create_trainee(db: Session, name: str) -> Trainee:
 
 
 def valid_id(value: int) -> bool:
-    """Whether ``value`` can name a stored row (1 .. 2^63-1); anything else names nothing (a 404, not a crash)."""
+    """Whether ``value`` can name a stored row (1 .. MAX_ID); anything else names nothing (a 404, not a crash)."""
     return 0 < value <= MAX_ID
