@@ -141,3 +141,12 @@ def test_the_trainee_list_is_paged_by_50(tmp_path):
     second = client.get("/?page=2").get_data(as_text=True)
     assert len(re.findall(r'href="/trainees/\d+/progress"', second)) == 10
     assert "Trainee 059" in second and "Trainee 059" not in first
+
+
+def test_a_trainee_row_shows_the_session_summary(tmp_path):
+    _, client, people = app_with(tmp_path, sessions=3, trainees=1)
+    page = client.get(f"/trainees/{people[0]}").get_data(as_text=True)
+    row = re.search(r"<td>Late fee 2</td>(.*?)</tr>", page, re.S).group(1)  # turns labelled 2 and 3
+    assert '<span class="pill aggressive">aggressive</span>' in row  # the tie goes to the worst style
+    assert "1 aggressive" in row and "1 assertive" in row and "passive" not in row
+    assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["2", "6 s", "1"]  # turns, recorded, comments
