@@ -314,3 +314,74 @@ def test_summaries_stay_right_when_two_transactions_write_one_session(store):
     assert not failures
     summary = _summary(store, sid)
     assert (summary["turn_count"], summary["comment_count"]) == (2, 1)
+
+
+# ---------------------------------------------------------------- one audio folder for several workstations
+
+
+def test_two_workstations_share_one_audio_folder(tmp_path, database_url):
+    """Two stores (two workstations: their own data directories, one database on PostgreSQL or one each on
+    SQLite) write into one shared folder at the same moment: the same take is one file, named by its content,
+    the other takes never clash, and each row's file is whole and readable from either store."""
+    import hashlib
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from voicerehearse.sessions import add_session
+    from voicerehearse.settings import load_settings
+
+    shared = tmp_path / "shared-audio"
+    a = Store.open(tmp_path / "ws-a", url=database_url, audio_dir=shared)
+    b = Store.open(tmp_path / "ws-b", settings=load_settings(overrides={"audio_dir": str(shared),
+                                                                        "database_url": database_url}))
+    calls = tmp_path / "calls"
+    calls.mkdir()
+    same = calls / "same.wav"
+    same.write_bytes(b"RIFF the same take" * 5000)
+    own = []
+    for i in range(8):
+        own.append(calls / f"own-{i}.wav")
+        own[-1].write_bytes(f"RIFF take {i}".encode() * 5000)
+    barrier = threading.Barrier(8)
+
+    def store_one(i):
+        store = (a, b)[i % 2]
+        barrier.wait(timeout=30)
+        sid = add_session(store, trainee=f"T{i}", scenario_id="s", scenario_title="S", source="import",
+                          turns=[{"audio": same, "record": {}}, {"audio": own[i], "record": {}}])
+        with store.session() as db:
+            return store, [t.audio_path for t in db.scalars(select(Turn).where(Turn.session_id == sid)
+                                                             .order_by(Turn.index))]
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(store_one, range(8)))
+    same_paths = {paths[0] for _, paths in results}
+    digest = hashlib.sha256(same.read_bytes()).hexdigest()
+    assert same_paths == {f"audio/sha256/{digest[:2]}/{digest}.wav"}  # one name, whichever workstation
+    assert len({paths[1] for _, paths in results}) == 8  # different takes, different files
+    for i, (store, (first, second)) in enumerate(results):
+        for reader in (a, b):
+            assert reader.resolve_audio(first).read_bytes() == same.read_bytes()
+            assert reader.resolve_audio(second).read_bytes() == own[i].read_bytes()
+            assert reader.resolve_audio(second).is_relative_to(shared.resolve())
+    stored = sorted(p for p in shared.rglob("*") if p.is_file())
+    assert len(stored) == 9 and not any((shared / "incoming").iterdir())  # no temp file left behind
+    for ws in ("ws-a", "ws-b"):  # nothing written into the workstations' own audio folders
+        assert not any(p.is_file() for p in (tmp_path / ws / "audio").rglob("*"))
+    for store in (a, b):
+        store.engine.dispose()
+
+
+@pytest.mark.parametrize("bad", ["audio/../outside.wav", "audio/../../etc/passwd", "audio//etc/passwd"])
+def test_paths_never_leave_a_shared_audio_folder(tmp_path, bad):
+    store = Store.open(tmp_path / "data", audio_dir=tmp_path / "shared")
+    (tmp_path / "outside.wav").write_bytes(b"x")
+    with pytest.raises(StoreError, match="outside the audio folder"):
+        store.resolve_audio(bad)
+
+
+def test_an_unusable_audio_folder_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StoreError, match="cannot use audio folder"):
+        Store.open(tmp_path / "data", audio_dir=blocker / "sub")

@@ -1,7 +1,8 @@
 """Sessions, turns, baselines, comments and users in a real database (SQLite by default, WAL mode).
 
-Audio files live under ``<data_dir>/audio``; the database stores paths relative to the data directory, and
-:meth:`Store.resolve_audio` refuses any path that would leave it.
+Audio files live under ``<data_dir>/audio``, or in the folder the ``audio_dir`` setting names (one folder several
+workstations share); the database stores them as ``audio/<path in that folder>``, and :meth:`Store.resolve_audio`
+refuses any path that would leave it.
 
 Safe with many writers at once (several `import` processes, the web server's threads): the schema is brought to
 the newest migration (voicerehearse/migrations, Alembic) once, under a lock — a file lock in the data directory
@@ -400,18 +401,27 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 class Store:
-    """The database and the data directory. One per process (or per app / test)."""
+    """The database, the data directory and the audio folder. One per process (or per app / test).
 
-    def __init__(self, engine: Engine, data_dir: Path):
+    Stored audio paths start with ``audio/`` and are resolved against :attr:`audio_root` — ``<data_dir>/audio``
+    by default, or the ``audio_dir`` setting: one folder several workstations share (imports are named by their
+    content there, see :mod:`voicerehearse.sessions`, so two machines storing the same take never clash).
+    """
+
+    def __init__(self, engine: Engine, data_dir: Path, audio_root: Path | None = None):
         self.engine = engine
         self.data_dir = data_dir
+        self.audio_root = audio_root or data_dir / "audio"
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def open(cls, data_dir: str | os.PathLike | None = None, url: str = "", settings=None) -> "Store":
-        """Open (and create) the store: ``url`` or the ``database_url`` setting, else SQLite in ``data_dir``."""
+    def open(cls, data_dir: str | os.PathLike | None = None, url: str = "", settings=None,
+             audio_dir: str | os.PathLike = "") -> "Store":
+        """Open (and create) the store: ``url`` or the ``database_url`` setting, else SQLite in ``data_dir``;
+        recordings in ``audio_dir`` or the ``audio_dir`` setting, else ``<data_dir>/audio``."""
         data_dir = Path(data_dir) if data_dir else default_data_dir(settings)
         url = url or (getattr(settings, "database_url", "") if settings is not None else "")
+        audio_dir = audio_dir or (getattr(settings, "audio_dir", "") if settings is not None else "")
         try:  # recordings, transcripts and password hashes: readable by their owner only
             data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             (data_dir / "audio").mkdir(mode=0o700, exist_ok=True)
@@ -419,6 +429,14 @@ class Store:
                 path.chmod(0o700)
         except OSError as exc:
             raise StoreError(f"cannot use data directory {data_dir}: {exc.strerror}") from None
+        audio_root = None
+        if audio_dir:  # a shared folder: its owner sets who may read it (a group of workstations), not us
+            audio_root = Path(audio_dir).expanduser()
+            try:
+                audio_root.mkdir(mode=0o700, parents=True, exist_ok=True)
+                audio_root = audio_root.resolve(strict=True)
+            except OSError as exc:
+                raise StoreError(f"cannot use audio folder {audio_dir}: {exc.strerror}") from None
         url = url or f"sqlite:///{data_dir / 'voicerehearse.db'}"
         try:
             engine = _engine(url)
@@ -430,7 +448,7 @@ class Store:
             raise
         except Exception as exc:  # driver errors differ per backend
             raise StoreError(f"cannot open database {_shown(url)}: {exc}") from None
-        return cls(engine, data_dir.resolve())
+        return cls(engine, data_dir.resolve(), audio_root)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -438,19 +456,28 @@ class Store:
             yield db
 
     def audio_dir(self, *parts: str) -> Path:
-        path = self.data_dir.joinpath("audio", *parts)
+        path = self.audio_root.joinpath(*parts)
         path.mkdir(parents=True, exist_ok=True)
         return path
 
     def relative(self, path: Path) -> str:
-        """How a file under the data directory is stored in the database."""
-        return Path(path).resolve().relative_to(self.data_dir).as_posix()
+        """How a file in the audio folder (``audio/...``) or elsewhere under the data directory is stored."""
+        path = Path(path).resolve()
+        if path.is_relative_to(self.audio_root):
+            return "audio/" + path.relative_to(self.audio_root).as_posix()
+        return path.relative_to(self.data_dir).as_posix()
 
     def resolve_audio(self, relative: str) -> Path:
-        """The absolute path of a stored audio file; StoreError if it would leave the data directory."""
-        path = (self.data_dir / relative).resolve()
-        if not path.is_relative_to(self.data_dir):
-            raise StoreError(f"refusing a path outside the data directory: {relative}")
+        """The absolute path of a stored audio file; StoreError if it would leave the audio folder (for
+        ``audio/...``) or the data directory."""
+        first, _, rest = relative.partition("/")
+        if first == "audio" and rest:
+            base, where, path = self.audio_root, "audio folder", self.audio_root / rest
+        else:
+            base, where, path = self.data_dir, "data directory", self.data_dir / relative
+        path = path.resolve()
+        if not path.is_relative_to(base):
+            raise StoreError(f"refusing a path outside the {where}: {relative}")
         return path
 
 

@@ -18,13 +18,14 @@ AUDIO_TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", 
 
 
 def stored_audio(relative: str) -> Path | None:
-    """The file of a stored recording, or None when the path leaves ``<data_dir>/audio`` or is not a file."""
+    """The file of a stored recording, or None when the path leaves the audio folder (``<data_dir>/audio`` or
+    the ``audio_dir`` setting's) or is not a file."""
     store = get_store()
     try:
         path = store.resolve_audio(relative)
     except StoreError:
         return None
-    if not path.is_relative_to(store.data_dir / "audio") or not path.is_file():
+    if not path.is_relative_to(store.audio_root) or not path.is_file():
         return None
     return path
 
