@@ -41,7 +41,7 @@ def test_the_wheel_carries_every_data_file_the_package_reads(installed):
     for needed in ("voicerehearse/audio_models/manifest.toml", "voicerehearse/delivery_model.toml",
                    "voicerehearse/analysis/phrases.toml", "voicerehearse/rubrics/service-call.toml",
                    "voicerehearse/scenarios/packs/late-fee-waiver.toml", "voicerehearse/demo/takes.toml",
-                   "voicerehearse/web/templates/session.html"):
+                   "voicerehearse/web/templates/session.html", "voicerehearse/migrations/versions/0001_baseline.py"):
         assert needed in names, needed
     assert not any(n.startswith(("tests/", "scripts/")) for n in names)
 

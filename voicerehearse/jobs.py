@@ -1,6 +1,6 @@
 """Background jobs in the store's own database (SQLite or PostgreSQL): no extra server, safe with several workers.
 
-A job is claimed with a lease (``job_lease_s``); a worker renews it while it works and marks the job done or
+Jobs are rows of the store's ``jobs`` table (migration 0004). A job is claimed with a lease (``job_lease_s``); a worker renews it while it works and marks the job done or
 failed. A worker that dies lets its lease run out and the next worker takes the job again (up to
 ``job_max_attempts``), so a job is never lost. A claim or a completion only counts while the worker still holds
 the lease, and handlers are idempotent (an import looks for the session its job already stored), so a job is
@@ -28,37 +28,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import DateTime, Float, Integer, String, Text, or_, select, update
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import or_, select, update
 
 from voicerehearse.errors import VoiceRehearseError
+from voicerehearse.store import JobRow
 
 STATUSES = ("queued", "running", "done", "failed")
 
 
 class JobError(VoiceRehearseError):
     """A job cannot be queued or run (unknown kind, bad payload)."""
-
-
-class _Base(DeclarativeBase):
-    pass
-
-
-class JobRow(_Base):
-    __tablename__ = "jobs"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    payload: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), default="queued", index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
-    worker: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    progress: Mapped[float] = mapped_column(Float, default=0.0)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    result: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 @dataclass(frozen=True)
@@ -87,18 +66,8 @@ def _job(row: JobRow) -> Job:
                row.error, json.loads(row.result) if row.result else None)
 
 
-_READY: set[int] = set()
-
-
-def _ensure(store) -> None:
-    if id(store.engine) not in _READY:
-        _Base.metadata.create_all(store.engine)  # idempotent: CREATE TABLE IF NOT EXISTS
-        _READY.add(id(store.engine))
-
-
 def enqueue(store, kind: str, payload: dict, *, max_attempts: int = 3) -> int:
     """Queue a job; returns its id. ``kind`` must be a key of :data:`HANDLERS` (or a test's own)."""
-    _ensure(store)
     try:
         text = json.dumps(payload)
     except (TypeError, ValueError) as exc:
@@ -112,7 +81,6 @@ def enqueue(store, kind: str, payload: dict, *, max_attempts: int = 3) -> int:
 
 
 def status(store, job_id: int) -> Job | None:
-    _ensure(store)
     with store.session() as db:
         row = db.get(JobRow, job_id)
         return None if row is None else _job(row)
@@ -121,7 +89,6 @@ def status(store, job_id: int) -> Job | None:
 def claim(store, worker: str, *, lease_s: float) -> Job | None:
     """The oldest job that is queued or whose lease ran out, now leased to ``worker``; None when there is none.
     Two workers never get the same job: the update only succeeds while the job is still free."""
-    _ensure(store)
     with store.session() as db:
         for _ in range(20):
             now = _now()
@@ -257,7 +224,6 @@ def unfinished(store) -> int:
     """Jobs queued or running (a running one may belong to a worker that died and wait for its lease to end)."""
     from sqlalchemy import func
 
-    _ensure(store)
     with store.session() as db:
         return db.scalar(select(func.count()).select_from(JobRow).where(JobRow.status.in_(("queued", "running"))))
 

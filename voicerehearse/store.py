@@ -241,6 +241,26 @@ class CommentReply(Base):
     __table_args__ = (Index("ix_comment_replies_comment", "comment_id"),)
 
 
+class JobRow(Base):
+    """A background job (see :mod:`voicerehearse.jobs`): leased by one worker at a time."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    worker: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    __table_args__ = (Index("ix_jobs_status", "status"),)
+
+
 # --------------------------------------------------------------------------- session summaries
 
 SUMMARY_VERSION = 1  # raise when a summary's definition changes: older rows are recomputed when the store opens
