@@ -519,6 +519,8 @@ def test_the_route_list_is_the_one_tested_here(env):
         "replay.session_page", "replay.turn_contour", "comments.list_comments", "comments.add_comment",
         "comments.edit_comment", "comments.delete_comment", "media.turn_audio", "exports.export",
         "imports.import_form", "imports.import_recording",
+        # the review workflow: tests/test_web_review.py
+        "review.set_status", "review.get_scorecard", "review.save_scorecard", "review.reply",
     }
 
 

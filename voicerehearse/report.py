@@ -19,10 +19,10 @@ from datetime import datetime
 from typing import Any, Callable
 
 from voicerehearse.errors import VoiceRehearseError
+from voicerehearse.transcribe.names import ROUGH as ROUGH_ENGINES  # words labelled wherever shown
 from voicerehearse.types import Reason
 
 REPORT_SCHEMA = "voicerehearse.report/1"
-ROUGH_ENGINES = ("pocketsphinx",)  # engines whose words are a rough guess (labelled wherever shown)
 ROUGH_LABEL = "Rough transcript: expect wrong words."
 ROUGH_TAG = "[rough]"  # prefix of every WebVTT cue of a rough transcript (players show cue text, not NOTEs)
 STYLES = ("aggressive", "passive", "assertive")
@@ -105,11 +105,13 @@ class CommentView:
     text: str
     author: str | None
     updated_at: datetime | None
+    replies: tuple[tuple[str | None, str], ...] = ()  # (author, text) in order
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "turn_id": self.turn_id, "start_s": self.start_s, "end_s": self.end_s,
                 "text": self.text, "author": self.author,
-                "updated_at": self.updated_at.isoformat() if self.updated_at else None}
+                "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+                "replies": [{"author": a, "text": t} for a, t in self.replies]}
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,29 @@ class TurnReport:
     transcript_model: str | None = None
     call: tuple[CallLine, ...] = ()  # an imported call's two-party (or one-stream) transcript
     call_note: str | None = None  # e.g. "the sides are not separated" for a mono call
+    events: tuple = ()  # voicerehearse.review.Event: every flag and reason once, in people's words
+    take: int | None = None  # the take of a retried practice turn (2, 3...); None or 1 for a first take
+    analysis: Any = field(default=None, repr=False, compare=False)  # the typed Analysis, None for an error record
+    card: Any = None  # voicerehearse.review.CallCard of an imported call
+
+    @property
+    def timed_events(self) -> tuple:
+        """Events at a moment of the recording: drawn on the waveform lanes."""
+        return tuple(e for e in self.events if e.start is not None and not e.whole_reply)
+
+    @property
+    def reply_events(self) -> tuple:
+        """Cues of the whole reply (loudness, pitch, pace...): shown as badges, not as bands."""
+        return tuple(e for e in self.events if e.start is None or e.whole_reply)
+
+    @property
+    def judged_against(self) -> str | None:
+        """What the voice was compared with, in people's words (never a file name)."""
+        if self.baseline_name is None:
+            return None
+        if self.baseline_name == "absolute defaults":
+            return "a typical level (no calibration read)"
+        return "the trainee's calibration read"
 
     @property
     def call_rough(self) -> bool:
@@ -199,6 +224,11 @@ class SessionReport:
     turns: tuple[TurnReport, ...]
     status: str = "complete"
     note: str | None = None
+    moments: tuple = ()  # voicerehearse.review.Moment: the top moments of the session
+    card: Any = None  # voicerehearse.review.CallCard: the call (or rehearsal) card
+    scorecard: Any = None  # voicerehearse.scorecard.Scorecard with the latest coach's answers
+    review_status: str = "new"  # store.REVIEW_STATUSES
+    review_reason: str | None = None  # the agent's reason for a dispute
 
     @property
     def labels(self) -> tuple[str | None, ...]:
@@ -299,6 +329,16 @@ def turn_report(turn_id: int, index: int, customer_text: str | None, audio_path:
                   for x in r.get("flags") or ())
     pauses = speech.get("pauses") or {}
     error = r.get("error")
+    typed = _typed(r)
+    events = ()
+    card = None
+    if typed is not None:
+        from voicerehearse.review import call_card, turn_events
+
+        events = turn_events(typed)
+        if "call_transcript" in r or typed.stereo is not None:
+            card = call_card(typed, _settings())
+    take = (r.get("practice") or {}).get("take")
     return TurnReport(
         id=turn_id, index=index, customer_text=customer_text, audio_path=audio_path,
         duration_s=_f(r.get("duration_s")), label=delivery.get("label"),
@@ -321,15 +361,51 @@ def turn_report(turn_id: int, index: int, customer_text: str | None, audio_path:
         record=r, comments=comments,
         transcript_engine=transcript.get("engine"), transcript_model=transcript.get("model"),
         call=call_lines(r.get("call_transcript")), call_note=(r.get("call_transcript") or {}).get("note"),
+        events=events, take=int(take) if isinstance(take, int) and take > 1 else None, analysis=typed, card=card,
     )
 
 
-def comment_view(comment, authors: dict[int, str] | None = None) -> CommentView:
-    """A :class:`voicerehearse.store.Comment` row as a view; ``authors`` maps user ids to names."""
-    author = (authors or {}).get(comment.author_id) if comment.author_id is not None else None
+def _typed(record: dict):
+    """The typed Analysis of a stored record, or None for an error record or one that cannot be read."""
+    from voicerehearse.errors import StoreFormatError
+    from voicerehearse.schema import analysis_from_record
+
+    try:
+        return analysis_from_record(record)
+    except StoreFormatError:
+        return None
+
+
+def _settings():
+    from voicerehearse.settings import load_settings
+
+    return load_settings()
+
+
+def comment_view(comment, authors: dict[int, str] | None = None, replies=()) -> CommentView:
+    """A :class:`voicerehearse.store.Comment` row as a view; ``authors`` maps user ids to names; ``replies``:
+    its :class:`voicerehearse.store.CommentReply` rows."""
+    authors = authors or {}
+    author = authors.get(comment.author_id) if comment.author_id is not None else None
     return CommentView(comment.id, comment.turn_id, float(comment.start_s),
                        None if comment.end_s is None else float(comment.end_s), comment.text, author,
-                       comment.updated_at)
+                       comment.updated_at, tuple((authors.get(r.author_id), r.text) for r in replies))
+
+
+def replies_of(db, comment_ids) -> dict[int, list]:
+    """Replies per comment id, oldest first (one query)."""
+    from sqlalchemy import select
+
+    from voicerehearse.store import CommentReply
+
+    out: dict[int, list] = {}
+    ids = list(comment_ids)
+    if db is None or not ids:
+        return out
+    for reply in db.scalars(select(CommentReply).where(CommentReply.comment_id.in_(ids))
+                            .order_by(CommentReply.created_at, CommentReply.id)):
+        out.setdefault(reply.comment_id, []).append(reply)
+    return out
 
 
 def author_names(db) -> dict[int, str]:
@@ -340,20 +416,59 @@ def author_names(db) -> dict[int, str]:
     return dict(db.execute(select(User.id, User.username)).all())
 
 
-def session_report(session) -> SessionReport:
-    """Build the report of a :class:`voicerehearse.store.PracticeSession` (inside an open DB session)."""
+def session_report(session, coach_id: int | None = None) -> SessionReport:
+    """Build the report of a :class:`voicerehearse.store.PracticeSession` (inside an open DB session); the
+    scorecard carries ``coach_id``'s answers when that coach saved some, else the latest saved."""
     from sqlalchemy.orm import object_session
 
     db = object_session(session)
     authors = author_names(db) if db is not None else {}
+    replies = replies_of(db, [c.id for t in session.turns for c in t.comments])
     turns = tuple(
         turn_report(t.id, t.index, t.customer_text, t.audio_path, t.analysis,
-                    tuple(comment_view(c, authors) for c in t.comments))
+                    tuple(comment_view(c, authors, replies.get(c.id, ())) for c in t.comments))
         for t in session.turns
     )
-    return SessionReport(id=session.id, trainee=session.trainee.name, scenario_id=session.scenario_id,
-                         scenario_title=session.scenario_title, source=session.source,
-                         started_at=session.started_at, turns=turns, status=session.status, note=session.note)
+    return _reviewed(SessionReport(id=session.id, trainee=session.trainee.name, scenario_id=session.scenario_id,
+                                   scenario_title=session.scenario_title, source=session.source,
+                                   started_at=session.started_at, turns=turns, status=session.status,
+                                   note=session.note), db, coach_id)
+
+
+def _reviewed(report: SessionReport, db, coach_id: int | None = None) -> SessionReport:
+    """The report with its top moments, call card, scorecard and review status."""
+    from dataclasses import replace
+
+    from voicerehearse.errors import ConfigError
+    from voicerehearse.review import practice_card, rubric_for, top_moments
+    from voicerehearse.scorecard import score
+
+    analyses = [t.analysis for t in report.turns]
+    moments = top_moments([(t.id, t.index, t.analysis) for t in report.turns])
+    card = next((t.card for t in report.turns if t.card is not None), None)
+    if card is None and report.source != "import":
+        card = practice_card(analyses, _settings())
+    status, reason, answers = "new", None, {}
+    if db is not None:
+        from voicerehearse.store import ScorecardAnswers, SessionReview
+
+        review = db.get(SessionReview, report.id)
+        if review is not None:
+            status, reason = review.status, review.reason
+        from sqlalchemy import select
+
+        rows = db.scalars(select(ScorecardAnswers).where(ScorecardAnswers.session_id == report.id)
+                          .order_by(ScorecardAnswers.updated_at.desc(), ScorecardAnswers.id.desc())).all()
+        mine = [r for r in rows if coach_id is not None and r.coach_id == coach_id]
+        if mine or rows:
+            answers = dict((mine or rows)[0].answers or {})
+    try:
+        rubric = rubric_for(report.scenario_id)
+        card_score = score(rubric, [a for a in analyses if a is not None], answers)
+    except ConfigError:  # a rubric file that does not load (or answers the rubric no longer takes)
+        card_score = None
+    return replace(report, moments=moments, card=card, scorecard=card_score, review_status=status,
+                   review_reason=reason)
 
 
 def load_report(store, session_id: int) -> SessionReport:
@@ -465,7 +580,7 @@ h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin:1.6rem 0 .4
 .aggressive{background:#c53030}.passive{background:#b7791f}.assertive{background:#2f855a}.none{background:#7b8794}
 table{border-collapse:collapse;width:100%;margin:.4rem 0} td,th{border-bottom:1px solid #e4e7eb;padding:.25rem .4rem;text-align:left;vertical-align:top}
 th{font-weight:600;color:#3e4c59} .num{text-align:right;font-variant-numeric:tabular-nums}
-.flag-problem{color:#c53030}.flag-warning{color:#b7791f}.flag-info{color:#2f855a}
+.flag-problem{color:#c53030}.flag-warning{color:#b7791f}.flag-info,.ok{color:#2f855a}
 blockquote{margin:.4rem 0;padding:.3rem .8rem;border-left:3px solid #9fb3c8;color:#334e68}
 footer{margin-top:2rem;color:#7b8794;font-size:.85rem}
 .rough-label{background:#fffbea;border-left:3px solid #b7791f;padding:.3rem .6rem;color:#8d5b0a} .reply.rough{font-style:italic}
@@ -477,10 +592,22 @@ svg.chart .axis{font-size:11px;fill:#627d98} svg.chart .value{font-size:10px;fil
 <h1>{{ r.scenario_title }}</h1>
 <p class="meta">Trainee <strong>{{ r.trainee }}</strong> · session {{ r.id }}{% if r.started_at %} · {{ r.started_at.strftime('%Y-%m-%d %H:%M') }} UTC{% endif %} · {{ r.source }}</p>
 {% if r.source == 'demo' %}<p class="meta">Demo session: the recordings are synthetic voices, not a real trainee.</p>{% endif %}
+<p class="meta">Review: <strong class="status">{{ r.review_status }}</strong>{% if r.review_status == 'disputed' and r.review_reason %} — “{{ r.review_reason }}”{% endif %}{% if r.scorecard and r.scorecard.score_pct is not none %} · score <strong>{{ '%.0f'|format(r.scorecard.score_pct) }} %</strong>{% endif %}</p>
+{% if r.moments %}<section class="card moments"><h2>Top moments</h2><ol>{% for m in r.moments %}<li class="{{ 'ok' if m.event.strength else 'flag-' ~ m.event.severity }}"><strong>{{ clock(m.when) }}{% if r.turns|length > 1 %} (turn {{ m.turn_number }}){% endif %} · {{ '✓ ' if m.event.strength }}{{ m.event.name }}</strong> — {{ m.event.summary }}. <span class="meta">{{ m.event.why if not m.event.strength else m.event.instead }}</span></li>{% endfor %}</ol></section>{% endif %}
+{% if r.card %}{% set c = r.card %}<section class="card"><h2>Call figures</h2>
+{% if not c.separated %}<p class="rough-label" data-label="sides-not-separated">&#9888; Mono recording: the agent's and the customer's voices are mixed, so talk ratio, monologue, interactivity and talk-overs cannot be given.</p>{% endif %}
+<table>{% if c.separated %}<tr><th>agent talk ratio</th><td class="num">{{ fmt(c.agent_share * 100 if c.agent_share is not none else none, '{:.0f} %') }}</td><th>longest agent monologue</th><td class="num">{{ fmt(c.longest_monologue_s, '{:.0f} s') }}</td></tr>
+<tr><th>interactivity</th><td class="num">{{ fmt(c.switches_per_min, '{:.1f} switches a minute') }}</td><th>patience</th><td class="num">{{ fmt(c.patience_s, '{:.1f} s') }}</td></tr>
+<tr><th>agent talk-overs</th><td class="num">{{ c.agent_takeovers if c.agent_takeovers is not none else '–' }}{% if c.agent_backchannels %} ({{ c.agent_backchannels }} backchannels not counted){% endif %}</td><th>customer talk-overs</th><td class="num">{{ c.customer_talk_overs if c.customer_talk_overs is not none else '–' }}</td></tr>
+{% if c.agent_wpm is not none %}<tr><th>agent pace (own speech)</th><td class="num">{{ '%.0f'|format(c.agent_wpm) }} words a minute</td><th></th><td></td></tr>{% endif %}{% endif %}
+<tr><th>dead air (≥ {{ '%g'|format(c.dead_air_min_s) }} s)</th><td class="num">{{ c.dead_air|length }}</td><th></th><td>{% for g in c.dead_air[:6] %}{{ clock(g.start) }} ({{ '%.0f'|format(g.end - g.start) }} s){{ ', ' if not loop.last }}{% endfor %}</td></tr></table></section>{% endif %}
+{% if r.scorecard %}{% set sc = r.scorecard %}<section class="card scorecard"><h2>Scorecard: {{ sc.rubric.title }}</h2>
+<p>Score <strong>{{ fmt(sc.score_pct, '{:.0f} %') }}</strong> · pass mark {{ '%.0f'|format(sc.rubric.pass_mark_pct) }} %{% if sc.passed is not none %} · <strong>{{ 'passed' if sc.passed else 'not passed' }}</strong>{% else %} · the coach's criteria are not all answered{% endif %}</p>
+<table><tr><th>criterion</th><th class="num">weight</th><th>result</th><th>evidence</th></tr>{% for x in sc.results %}<tr><td>{{ x.criterion.title }}</td><td class="num">{{ '%g'|format(x.criterion.weight) }}</td><td>{{ '–' if x.points is none else ('✓' if x.points >= 1 else ('✗' if x.points <= 0 else '%.0f %%'|format(100 * x.points))) }}</td><td>{{ x.rationale }}</td></tr>{% endfor %}</table></section>{% endif %}
 {% if charts %}<div class="charts">{% for c in charts %}<div>{{ c }}</div>{% endfor %}</div>{% endif %}
 {% for t in r.turns %}
 <section class="card">
-<h2>Turn {{ t.index + 1 }} <span class="verdict {{ t.label if t.label in styles else 'none' }}">{{ t.label or 'not analysed' }}</span></h2>
+<h2>Turn {{ t.index + 1 }}{% if t.take %} (take {{ t.take }}){% endif %} <span class="verdict {{ t.label if t.label in styles else 'none' }}">{{ t.label or 'not analysed' }}</span></h2>
 {% if t.customer_text %}<blockquote>Customer: {{ t.customer_text }}</blockquote>{% endif %}
 {% if t.transcript_label %}<p class="rough-label" data-label="rough-transcript">&#9888; {{ t.transcript_label }}</p>{% endif %}
 {% if t.words %}<p class="reply{{ ' rough' if t.transcript_label }}"><strong>Reply{{ ' (rough transcript)' if t.transcript_label }}:</strong> {% for w in t.words %}{% if w.low_confidence(low_conf) %}<span class="low-conf" title="confidence {{ '%.2f'|format(w.conf) }}">{{ w.word }}</span>{% else %}{{ w.word }}{% endif %}{{ ' ' if not loop.last }}{% endfor %}</p>
@@ -496,11 +623,10 @@ svg.chart .axis{font-size:11px;fill:#627d98} svg.chart .value{font-size:10px;fil
 <tr><th>loudness vs baseline</th><td class="num">{{ fmt(t.loudness_delta_db, '{:+.1f} dB') }}</td>
 <th>pitch vs baseline</th><td class="num">{{ fmt(t.pitch_delta_st, '{:+.1f} st') }}</td>
 <th>pauses</th><td class="num">{{ t.pauses if t.pauses is not none else '–' }}</td></tr></table>
-{% if t.reasons %}<table><tr><th>cue</th><th>style</th><th class="num">value</th><th class="num">baseline</th><th class="num">threshold</th><th>why</th></tr>
-{% for x in t.reasons %}<tr><td>{{ x.cue }}</td><td>{{ x.style }}</td><td class="num">{{ fmt(x.value, '{:g}') }} {{ x.unit if x.value is not none }}</td>
-<td class="num">{{ fmt(x.baseline, '{:g}') }}</td><td class="num">{{ fmt(x.threshold, '{:g}') }}</td><td>{{ x.message }}</td></tr>{% endfor %}</table>{% endif %}
-{% if t.flags %}<h3>Flags</h3><ul>{% for f in t.flags %}<li class="flag-{{ f.severity }}">{% if f.start is not none %}{{ '≈' if f.estimated }}{{ '%.2f'|format(f.start) }} s{% if f.end is not none %}–{{ '%.2f'|format(f.end) }} s{% endif %}: {% endif %}<strong>{{ f.kind }}</strong> — {{ f.message }}</li>{% endfor %}</ul>{% endif %}
-{% if t.comments %}<h3>Coach comments</h3><ul>{% for c in t.comments %}<li>{{ '%.2f'|format(c.start_s) }} s{% if c.end_s is not none %}–{{ '%.2f'|format(c.end_s) }} s{% endif %}{% if c.author %} · {{ c.author }}{% endif %}: {{ c.text }}</li>{% endfor %}</ul>{% endif %}
+{% if t.judged_against %}<p class="meta">Voice compared with {{ t.judged_against }}.</p>{% endif %}
+{% set red = t.record.get('redaction') %}{% if red and red.enabled and red.numbers %}<p class="meta redaction">{{ red.numbers }} spoken number(s) masked in the transcript and {{ 'beeped' if red.audio == 'beep' else 'silenced' }} in the stored recording.</p>{% endif %}
+{% if t.events %}<h3>What happened</h3><ul>{% for e in t.events %}<li class="{{ 'ok' if e.strength else 'flag-' ~ e.severity }}">{% if e.start is not none and not e.whole_reply %}{{ clock(e.start) }}: {% else %}whole reply: {% endif %}<strong>{{ '✓ ' if e.strength }}{{ e.name }}</strong> — {{ e.summary }}. <span class="meta">{{ e.why }}</span></li>{% endfor %}</ul>{% endif %}
+{% if t.comments %}<h3>Coach comments</h3><ul>{% for c in t.comments %}<li>{{ '%.2f'|format(c.start_s) }} s{% if c.end_s is not none %}–{{ '%.2f'|format(c.end_s) }} s{% endif %}{% if c.author %} · {{ c.author }}{% endif %}: {{ c.text }}{% for a, text in c.replies %}<br><span class="meta">↳ {{ a or 'reply' }}: {{ text }}</span>{% endfor %}</li>{% endfor %}</ul>{% endif %}
 </section>
 {% endfor %}
 {% if dimmed %}<p class="meta">Dimmed words were recognised with less than {{ '%.0f'|format(100 * low_conf) }}% confidence.</p>{% endif %}
@@ -543,7 +669,13 @@ def write_html(report: SessionReport) -> str:
     low_conf = load_settings().low_word_confidence_fraction
     dimmed = any(w.low_confidence(low_conf) for t in report.turns for w in t.words)
     return env.from_string(_HTML_TEMPLATE).render(r=report, fmt=_fmt, styles=STYLES, charts=charts,
-                                                  low_conf=low_conf, dimmed=dimmed, rough_label=ROUGH_LABEL)
+                                                  low_conf=low_conf, dimmed=dimmed, rough_label=ROUGH_LABEL,
+                                                  clock=_clock)
+
+
+def _clock(t: float | None) -> str:
+    """``m:ss.s`` (``>>> _clock(65.25)`` gives ``'1:05.2'``)."""
+    return "–" if t is None else f"{int(t // 60)}:{t % 60:04.1f}"
 
 
 @dataclass(frozen=True)

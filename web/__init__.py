@@ -99,6 +99,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     for bp in (auth.bp, trainees.bp, replay.bp, comments.bp, media.bp, exports.bp, imports.bp):
         app.register_blueprint(bp)
+    from voicerehearse.web import review  # the review workflow: status, scorecards, replies
+    app.register_blueprint(review.bp)
 
     @app.after_request
     def security_headers(response):

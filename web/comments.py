@@ -10,7 +10,7 @@ import math
 
 from flask import Blueprint, abort, g, jsonify, request
 
-from voicerehearse.report import author_names, comment_view
+from voicerehearse.report import author_names, comment_view, replies_of
 from voicerehearse.store import Comment, valid_id
 from voicerehearse.web.auth import get_turn_or_404, require_coach
 from voicerehearse.web.db import get_db
@@ -20,8 +20,11 @@ bp = Blueprint("comments", __name__, url_prefix="/api")
 MAX_TEXT = 2000
 
 
-def _view(comment: Comment) -> dict:
-    return comment_view(comment, author_names(get_db())).as_json()
+def _view(comment: Comment, replies=None) -> dict:
+    db = get_db()
+    if replies is None:
+        replies = replies_of(db, [comment.id]).get(comment.id, ())
+    return comment_view(comment, author_names(db), replies).as_json()
 
 
 def _number(value, name: str, *, required: bool):
@@ -72,7 +75,8 @@ def _body() -> dict:
 @bp.get("/turns/<int:turn_id>/comments")
 def list_comments(turn_id: int):
     turn = get_turn_or_404(turn_id)
-    return jsonify(comments=[_view(c) for c in turn.comments])
+    replies = replies_of(get_db(), [c.id for c in turn.comments])
+    return jsonify(comments=[_view(c, replies.get(c.id, ())) for c in turn.comments])
 
 
 @bp.post("/turns/<int:turn_id>/comments")

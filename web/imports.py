@@ -1,4 +1,5 @@
-"""Import a call recording for review: upload → analyse with the pipeline → store as a session."""
+"""Import a call recording for review: upload → :func:`voicerehearse.importing.import_call` (the same path as
+``voicerehearse import``: transcribe, analyse, redact numbers, store) → the session page."""
 
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ from pathlib import Path
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from voicerehearse.errors import VoiceRehearseError
-from voicerehearse.transcribe.calls import call_record
 from voicerehearse.web.auth import require_coach
 from voicerehearse.web.db import get_store
-from voicerehearse.web.ingest import add_session, latest_baseline
 
 bp = Blueprint("imports", __name__)
 
@@ -29,18 +28,6 @@ def _form(error: str | None = None, status: int = 200, values: dict | None = Non
                            max_mb=current_app.config["MAX_UPLOAD_MB"]), status
 
 
-def _transcribe(path: str, stereo):
-    """The call's words: each side of a two-channel call from its own channel, else one labelled stream."""
-    from voicerehearse.settings import load_settings
-    from voicerehearse.transcribe.calls import transcribe_call
-    from voicerehearse.transcribe.engine import choose_engine
-
-    settings = load_settings()
-    channels = {"agent": stereo.agent, "customer": stereo.customer} if stereo is not None else None
-    return transcribe_call(path, engine=choose_engine("auto", settings=settings), settings=settings,
-                           channels=channels)
-
-
 @bp.get("/import")
 def import_form():
     require_coach()
@@ -49,11 +36,13 @@ def import_form():
 
 @bp.post("/import")
 def import_recording():
-    from voicerehearse.pipeline import StereoLayout, analyze_file
-    from voicerehearse.schema import analysis_record
+    from voicerehearse.importing import BASELINE_RULES, import_call
+    from voicerehearse.pipeline import StereoLayout
+    from voicerehearse.settings import load_settings
+    from voicerehearse.transcribe.engine import choose_engine
 
     require_coach()
-    values = {k: request.form.get(k, "").strip() for k in ("trainee", "title", "channels")}
+    values = {k: request.form.get(k, "").strip() for k in ("trainee", "title", "channels", "baseline")}
     upload = request.files.get("recording")
     if upload is None or not upload.filename:
         return _form("Choose a recording to upload.", 400, values)
@@ -68,27 +57,23 @@ def import_recording():
     mode = values["channels"] or "mono"
     if mode not in CHANNEL_MODES:
         return _form("Choose how the channels are laid out.", 400, values)
+    rule = values["baseline"] or "latest"
+    if rule not in BASELINE_RULES:
+        return _form("Choose what the voice is compared with.", 400, values)
     layout = CHANNEL_MODES[mode][1]
     fd, tmp = tempfile.mkstemp(suffix=suffix, dir=get_store().audio_dir("uploads"))
     os.close(fd)
     try:
         upload.save(tmp)
+        settings = load_settings()
         try:
-            stereo = StereoLayout.parse(layout) if layout else None
-            call = _transcribe(tmp, stereo)
-            words = call.side("agent") or call.side("mixed")
-            analysis = analyze_file(tmp, stereo=stereo, baseline=latest_baseline(get_store(), values["trainee"]),
-                                    transcript=words)
+            result = import_call(get_store(), tmp, trainee=values["trainee"], title=values["title"] or None,
+                                 display_name=upload.filename, stereo=StereoLayout.parse(layout) if layout else None,
+                                 engine=choose_engine("auto", settings=settings), settings=settings, baseline=rule,
+                                 note=f"Imported from {upload.filename} ({CHANNEL_MODES[mode][0]})")
         except VoiceRehearseError as exc:
             message = str(exc).replace(tmp, upload.filename)
             return _form(f"Could not analyse “{upload.filename}”: {message}", 422, values)
-        record = analysis_record(analysis)
-        record["file"] = upload.filename
-        record["call_transcript"] = call_record(call)
-        session_id = add_session(get_store(), trainee=values["trainee"], scenario_id="import",
-                                 scenario_title=values["title"] or f"Imported call: {upload.filename}",
-                                 source="import", turns=[{"audio": tmp, "record": record}],
-                                 note=f"Imported from {upload.filename} ({CHANNEL_MODES[mode][0]})")
     finally:
         Path(tmp).unlink(missing_ok=True)
-    return redirect(url_for("replay.session_page", session_id=session_id), 303)
+    return redirect(url_for("replay.session_page", session_id=result.session_id), 303)

@@ -28,6 +28,7 @@ COMMANDS = {  # name -> "module:attribute"
     "models": "voicerehearse.cli.models:models",
     "settings": "voicerehearse.cli.settings_cmd:settings",
     "db": "voicerehearse.cli.db:db",
+    "sessions": "voicerehearse.cli.sessions:sessions",
     "worker": "voicerehearse.cli.worker:worker",
 }
 

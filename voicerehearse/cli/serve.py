@@ -225,44 +225,43 @@ def report(session_id, fmt, output, data_dir):
 @click.option("--trainee", required=True, help="Whose recording this is.")
 @click.option("--title", default=None, help="Session title (default: the file name).")
 @click.option("--stereo", default=None, metavar="agent=N,customer=M", help="Two-channel call layout.")
-@click.option("--engine", type=click.Choice(engine_choices(none=True)), default="auto",
+@click.option("--engine", type=click.Choice(("auto", "vosk", "pocketsphinx", "none")), default="auto",
               show_default=True, help="Speech recogniser for the call's words (each side of a two-channel call "
                                       "on its own); 'none' = acoustic only.")
 @click.option("--model", type=click.Path(file_okay=False, path_type=Path), help="Vosk model folder.")
+@click.option("--baseline", "baseline_rule", type=click.Choice(("latest", "none")), default="latest",
+              show_default=True, help="Judge the voice against the trainee's latest calibration read ('latest', "
+                                      "as `analyze --baseline THAT_READ`), or a typical level ('none', as "
+                                      "`analyze` without --baseline).")
 @data_dir_option
 @domain_errors
-def import_cmd(recording, trainee, title, stereo, engine, model, data_dir):
+def import_cmd(recording, trainee, title, stereo, engine, model, baseline_rule, data_dir):
     """Analyse and transcribe RECORDING and store it as a session for review in the web report.
 
-    The reply is judged against the trainee's latest stored calibration read, when there is one. A two-channel
-    call (--stereo) is transcribed side by side, agent and customer; a mono call as one stream, marked as such."""
-    from voicerehearse.pipeline import StereoLayout, analyze_file
-    from voicerehearse.schema import analysis_record
-    from voicerehearse.sessions import add_session, latest_baseline
-    from voicerehearse.settings import load_settings
-    from voicerehearse.transcribe.calls import call_record, transcribe_call
+    The reply is judged against the trainee's latest stored calibration read, when there is one (--baseline).
+    A two-channel call (--stereo) is transcribed side by side, agent and customer; a mono call as one stream,
+    marked as such. Spoken card, account and phone numbers are masked in the stored transcript and silenced in
+    the stored audio (settings redact_*)."""
+    from voicerehearse.importing import import_call
+    from voicerehearse.pipeline import StereoLayout
     from voicerehearse.transcribe.engine import choose_engine
 
-    store = _store(data_dir)
-    settings = load_settings()
+    settings = _settings()
+    store = _store(data_dir, settings)
     layout = StereoLayout.parse(stereo) if stereo else None
-    call = None
-    if engine != "none":
-        call = transcribe_call(recording, engine=choose_engine(engine, model, settings=settings), settings=settings,
-                               channels={"agent": layout.agent, "customer": layout.customer} if layout else None)
-    words = None if call is None else (call.side("agent") or call.side("mixed"))
-    record = analysis_record(analyze_file(recording, stereo=layout, baseline=latest_baseline(store, trainee),
-                                          settings=settings, transcript=words))
-    if call is not None:
-        record["call_transcript"] = call_record(call)
-    session_id = add_session(store, trainee=trainee, scenario_id="import",
-                             scenario_title=title or f"Imported call: {recording.name}", source="import",
-                             turns=[{"audio": recording, "record": record}], note=f"Imported from {recording.name}")
-    click.echo(f"Stored session {session_id}: {record['delivery']['label']}")
-    if call is not None:
-        for side in call.sides:
+    recogniser = choose_engine(engine, model, settings=settings) if engine != "none" else None
+    result = import_call(store, recording, trainee=trainee, title=title, stereo=layout, engine=recogniser,
+                         settings=settings, baseline=baseline_rule)
+    click.echo(f"Stored session {result.session_id}: {result.label}")
+    compared = "a typical level (no calibration read)" if result.baseline in ("", "absolute defaults") \
+        else "the trainee's latest calibration read"
+    click.echo(f"  voice compared with {compared}")
+    if result.call is not None:
+        for side in result.call.sides:
             rough = " (rough)" if side.transcript.note else ""
             click.echo(f"  {side.side}: {len(side.transcript.words)} words, {side.transcript.engine}{rough}")
-        if call.note:
-            click.echo(f"  {call.note}")
-
+        if result.call.note:
+            click.echo(f"  {result.call.note}")
+        if result.numbers_redacted:
+            click.echo(f"  {result.numbers_redacted} spoken number(s) masked in the transcript and silenced in "
+                       "the stored audio")

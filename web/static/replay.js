@@ -93,13 +93,26 @@
           return { f: f, i: i, end: end, lane: lane };
         });
         const laneH = 78 / Math.max(lanes.length, 1);
+        // a label is written only where it fits before the next one in its lane (no collisions); the
+        // event list and the tooltip still name every region
+        const wavePx = document.getElementById('wave-' + turn.id).clientWidth || 800;
+        const dur = turn.duration || 1;
+        const labelEnd = [];
         placed.forEach(function (q) {
           const label = document.createElement('span');
           label.className = 'region-label';
-          label.textContent = q.f.kind.replace(/_/g, ' ');
-          label.title = q.f.message;
+          const name = q.f.name || q.f.kind.replace(/_/g, ' ');
+          const x = q.f.start / dur * wavePx, w = name.length * 6 + 10;
+          if (labelEnd[q.lane] === undefined || x >= labelEnd[q.lane]) {
+            label.textContent = name;
+            labelEnd[q.lane] = x + w;
+          } else {
+            label.classList.add('hidden-label');
+          }
+          label.title = name + ': ' + q.f.message;
           const r = p.regions.addRegion({ id: 'flag-' + turn.id + '-' + q.i, start: q.f.start, end: q.end,
                                           color: alpha(kindColour(q.f), 0.35), content: label, drag: false, resize: false });
+          r.flag = q.f;
           if (r.element) { r.element.style.top = (q.lane * laneH) + '%'; r.element.style.height = laneH + '%'; }
         });
         drawCommentRegions(p);
@@ -107,7 +120,7 @@
       p.ws.once('ready', addFixedRegions);
       p.regions.on('region-clicked', function (region, e) {
         e.stopPropagation();
-        seek(p, region.start);
+        if (region.flag) playFrom(p, region.flag.play); else seek(p, region.start);
       });
       if (data.can_edit) {
         // drag across the waveform to pin a comment to that span: it fills the form's from/to fields
@@ -133,15 +146,27 @@
     }
 
     playBtn.addEventListener('click', function () {
+      active = p;
       if (audio.paused) audio.play(); else audio.pause();
     });
+    const rate = section.querySelector('select.rate');
+    if (rate) rate.addEventListener('change', function () {
+      audio.playbackRate = parseFloat(rate.value) || 1;
+      if (p.ws && p.ws.setPlaybackRate) p.ws.setPlaybackRate(audio.playbackRate, true);
+    });
+    const skip = section.querySelector('input.skip-silence');
+    if (skip) skip.addEventListener('change', function () { p.skipSilence = skip.checked; });
     audio.addEventListener('play', function () { playBtn.textContent = '❚❚ Pause'; loop(); });
     audio.addEventListener('pause', function () { playBtn.textContent = '▶ Play'; update(); });
     audio.addEventListener('seeked', update);
     audio.addEventListener('timeupdate', update);
     let current = null;
     function update() {
-      const t = audio.currentTime || 0;
+      let t = audio.currentTime || 0;
+      if (p.skipSilence && !audio.paused) {
+        const next = silenceEnd(turn.speech || [], t);
+        if (next != null) { audio.currentTime = next; t = next; }
+      }
       clock.textContent = fmt(t) + ' s' + (turn.duration ? ' / ' + fmt(turn.duration) + ' s' : '');
       let hit = null;
       for (let i = 0; i < words.length; i++) {
@@ -168,6 +193,26 @@
     update();
   }
 
+  // inside a silence longer than 0.6 s (between spans of speech): where the next speech starts, else null
+  function silenceEnd(spans, t) {
+    for (let i = 0; i < spans.length; i++) {
+      if (t < spans[i][0]) {
+        const prevEnd = i ? spans[i - 1][1] : 0;
+        return (spans[i][0] - Math.max(prevEnd, t) > 0.6 && t >= prevEnd + 0.15) ? spans[i][0] - 0.15 : null;
+      }
+      if (t <= spans[i][1]) return null;
+    }
+    return null;
+  }
+
+  let active = null;  // the turn the keyboard controls: the last one played or clicked
+  function playFrom(p, t) {
+    active = p;
+    seek(p, t);
+    const go = p.audio.play();
+    if (go && go.catch) go.catch(function () { /* autoplay refused: the playhead is there */ });
+  }
+
   function seek(p, t) {
     const dur = p.turn.duration || p.audio.duration || 0;
     t = Math.max(0, dur ? Math.min(t, dur) : t);
@@ -176,12 +221,47 @@
     if (p.update) p.update();
   }
 
-  // any [data-seek] button (flags, reasons, comments) seeks its turn
+  // [data-play] buttons (top moments, events, scorecard evidence) play from a little before the moment;
+  // other [data-seek] buttons (comments) seek their turn
   document.addEventListener('click', function (e) {
-    const btn = e.target.closest('[data-seek]');
+    const btn = e.target.closest('[data-play], [data-seek]');
     if (!btn) return;
     const p = players[btn.dataset.turn];
-    if (p) seek(p, parseFloat(btn.dataset.seek));
+    if (!p) return;
+    active = p;
+    if (btn.dataset.play !== undefined) {
+      playFrom(p, parseFloat(btn.dataset.play));
+      if (btn.classList.contains('moment-play') || btn.classList.contains('evidence')) {
+        document.getElementById('turn-' + p.turn.id).scrollIntoView({ block: 'start', behavior: 'instant' });
+      }
+    } else {
+      seek(p, parseFloat(btn.dataset.seek));
+    }
+  });
+
+  // keyboard: space play/pause, arrows 5 s, j / k the next / previous timed event (played from before it)
+  document.addEventListener('keydown', function (e) {
+    const tag = (e.target.tagName || '').toLowerCase();
+    if (tag === 'input' || tag === 'textarea' || tag === 'select' || e.target.isContentEditable) return;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const p = active || players[data.turns.length ? data.turns[0].id : ''];
+    if (!p) return;
+    const t = p.audio.currentTime || 0, lead = data.lead_in_s || 0;
+    if (e.key === ' ' || e.code === 'Space') {
+      if (tag === 'button') return;  // the focused button's own click
+      e.preventDefault();
+      active = p;
+      if (p.audio.paused) p.audio.play(); else p.audio.pause();
+    } else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+      e.preventDefault();
+      seek(p, t + (e.key === 'ArrowRight' ? 5 : -5));
+    } else if (e.key === 'j' || e.key === 'k') {
+      const flags = p.turn.flags.slice().sort(function (a, b) { return a.start - b.start; });
+      const target = e.key === 'j'
+        ? flags.find(function (f) { return f.start > t + lead + 0.01; })
+        : flags.filter(function (f) { return f.start < t + lead - 0.01 - (p.audio.paused ? 0 : 0.3); }).pop();
+      if (target) { e.preventDefault(); seek(p, target.play != null ? target.play : target.start); p.lastFlag = target; }
+    }
   });
 
   // ---------------------------------------------------------------- comments
@@ -222,6 +302,31 @@
       text.className = 'text'; text.textContent = c.text;
       li.append(when, ' ', text);
       if (c.author) { const a = document.createElement('span'); a.className = 'hint'; a.textContent = ' · ' + c.author; li.append(a); }
+      const thread = document.createElement('ul');
+      thread.className = 'replies';
+      (c.replies || []).forEach(function (r) {
+        const item = document.createElement('li');
+        item.textContent = (r.author ? r.author + ': ' : '') + r.text;
+        thread.appendChild(item);
+      });
+      const replyBtn = document.createElement('button');
+      replyBtn.type = 'button'; replyBtn.className = 'link reply-comment'; replyBtn.textContent = 'reply';
+      replyBtn.addEventListener('click', function () {
+        if (li.querySelector('input.reply-text')) return;
+        const input = document.createElement('input');
+        input.className = 'reply-text'; input.maxLength = 2000; input.placeholder = 'Your reply';
+        input.setAttribute('aria-label', 'Reply to this comment');
+        const send = document.createElement('button'); send.type = 'button'; send.textContent = 'send'; send.className = 'send-reply';
+        const err = document.createElement('span'); err.className = 'form-error';
+        send.addEventListener('click', function () {
+          api('POST', data.reply_url.replace('{id}', c.id), { text: input.value }).then(function (j) {
+            c.replies = (c.replies || []).concat([j.reply]); renderComments(p);
+          }).catch(function (e2) { err.textContent = e2.message; });
+        });
+        li.append(' ', input, ' ', send, ' ', err);
+        input.focus();
+      });
+      li.append(' ', replyBtn);
       if (data.can_edit) {
         const edit = document.createElement('button');
         edit.type = 'button'; edit.className = 'link edit-comment'; edit.textContent = 'edit';
@@ -237,6 +342,7 @@
         });
         li.append(' ', edit, ' ', del);
       }
+      li.appendChild(thread);
       ul.appendChild(li);
     });
   }
