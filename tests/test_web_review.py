@@ -163,3 +163,30 @@ def test_a_retried_take_is_labelled(env, take):
     sid = add_session(env["store"], trainee="Sam", scenario_id="late_fee", scenario_title="Late-fee waiver",
                       source="practice", turns=[{**take, "record": record}])
     assert '<span class="take-tag">take 2</span>' in page(client(env, "coach"), sid)
+
+
+def test_pdf_export_carries_the_review(env):
+    pytest.importorskip("weasyprint")
+    coach = client(env, "coach")
+    post(coach, f"/sessions/{env['dana_session']}/scorecard", **{"protects-company": "yes", "calm-tone": "4"})
+    r = coach.get(f"/sessions/{env['dana_session']}/export.pdf")
+    assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data.startswith(b"%PDF")
+    assert 'filename="voicerehearse-session-' in r.headers["Content-Disposition"]
+    dana = client(env, "dana")
+    assert dana.get(f"/sessions/{env['dana_session']}/export.pdf").status_code == 200  # the agent's own
+    assert dana.get(f"/sessions/{env['sam_session']}/export.pdf").status_code == 404
+
+
+def test_pdf_without_the_renderer_is_a_clear_501(env, monkeypatch):
+    import builtins
+
+    real = builtins.__import__
+
+    def no_weasyprint(name, *args, **kwargs):
+        if name == "weasyprint":
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_weasyprint)
+    r = client(env, "coach").get(f"/sessions/{env['dana_session']}/export.pdf", headers={"Accept": "application/json"})
+    assert r.status_code == 501 and "WeasyPrint" in r.get_json()["error"]["message"]

@@ -200,7 +200,8 @@ def users_list(data_dir):
 
 @click.command()
 @click.argument("session_id", metavar="SESSION", type=int)
-@click.option("--format", "fmt", type=click.Choice(["json", "vtt", "html"]), default="html", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "vtt", "html", "pdf"]), default="html", show_default=True,
+              help="pdf needs WeasyPrint installed; it is written to -o only.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File to write (default: standard output).")
 @data_dir_option
@@ -211,10 +212,15 @@ def report(session_id, fmt, output, data_dir):
 
     text = render(load_report(_store(data_dir), session_id), fmt)
     if output is None:
+        if isinstance(text, bytes):
+            raise click.UsageError("a PDF goes to a file: add -o FILE.pdf")
         click.echo(text, nl=False)
     else:
         try:
-            output.write_text(text, encoding="utf-8")
+            if isinstance(text, bytes):
+                output.write_bytes(text)
+            else:
+                output.write_text(text, encoding="utf-8")
         except OSError as exc:
             raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
         click.echo(f"Wrote {output}", err=True)
