@@ -72,6 +72,12 @@ def run_cli(command: str, args: list, env: dict, *, clocked: bool = False, timeo
     return subprocess.run(_argv(command, args, clocked), env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def run_python(code: str, args: list, env: dict, *, clocked: bool = False, timeout: float = 120):
+    """Run ``code`` (which reads ``sys.argv[1:]``) in a fresh process against the virtual microphone."""
+    argv = [sys.executable, "-c", (_CLOCK if clocked else "") + "\n" + code, *map(str, args)]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+
+
 def start_cli(command: str, args: list, env: dict, *, clocked: bool = True) -> subprocess.Popen:
     return subprocess.Popen(_argv(command, args, clocked), env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)

@@ -6,8 +6,9 @@ a provisional verdict in a thread. Neither runs in the audio callback nor in the
   whole of a decode (a 4 s utterance held it 5.6 s on a loaded machine), which would starve the audio callback.
   Vosk streams: every chunk is decoded as it arrives, so at the end of a reply only its last chunk is left.
   PocketSphinx decodes spans whole (its best accuracy), so the take is cut into utterances at pauses
-  (:data:`CUT_PAUSE_S` of quiet blocks) and each one is decoded as soon as it is over: when the reply ends —
-  after the end-of-reply silence — its last utterance has had that silence to be decoded.
+  (:data:`CUT_PAUSE_S` of quiet blocks), or between words when an utterance grows too long to be decoded within
+  the end-of-reply silence, and each one is decoded as soon as it is over: when the reply ends — after that
+  silence — its last utterance has been decoded too.
 * :class:`ProvisionalVerdict` re-analyses the take so far about once a second (at most a third of a core),
   for the live display; the stored verdict is always computed on the whole take.
 """
@@ -30,22 +31,28 @@ from voicerehearse.types import Analysis, Transcript, Word
 
 CUT_PAUSE_S = 0.25  # PocketSphinx: an utterance is over (and decoded) after this much quiet (METRICS: a pause)
 LEAD_S = 0.3  # quiet kept before an utterance (word onsets below the level threshold are not cut off)
-MAX_UTTERANCE_S = 12.0  # an utterance longer than this is cut at its next quiet block
+MAX_UTTERANCE_S = 12.0  # an utterance longer than this is cut at its next dip between words...
+MIN_UTTERANCE_S = 1.5  # ...or, on a slow machine, one longer than this (see transcribe_utterances)
 READY_TIMEOUT_S = 60.0  # the worker process must have loaded its engine by then (Vosk models take seconds)
 
 
 def utterances(blocks: Iterable[np.ndarray], *, sample_rate: int, level_dbfs_min: float,
                cut_pause_s: float = CUT_PAUSE_S, lead_s: float = LEAD_S,
-               max_s: float = MAX_UTTERANCE_S) -> Iterator[tuple[int, Iterator[np.ndarray]]]:
+               max_s: float | Callable[[], float] = MAX_UTTERANCE_S) -> Iterator[tuple[int, Iterator[np.ndarray]]]:
     """Cut a stream of blocks into utterances, lazily: yields ``(start_frame, blocks)`` where ``blocks`` is a
     generator that ends ``cut_pause_s`` of quiet after the utterance's last loud block (consume it before asking
     for the next utterance). Quiet stretches between utterances are dropped except the last ``lead_s`` before
     each one; frames count the whole stream, so ``start_frame`` places the utterance in the take.
+    An utterance longer than ``max_s`` (a number, or asked again for every utterance) ends at its next dip: a block
+    no louder than any of the ten before it (between words), at the latest at 1.5 x ``max_s``.
 
     >>> quiet, loud = np.zeros(800, np.int16), np.full(800, 3000, np.int16)
     >>> stream = [quiet] * 10 + [loud] * 4 + [quiet] * 10 + [loud] * 2 + [quiet] * 2
     >>> [(start, len(list(b))) for start, b in utterances(stream, sample_rate=16000, level_dbfs_min=-42)]
     [(4000, 14), (15200, 9)]
+    >>> dips = [np.full(800, 3000 if i % 4 else 1000, np.int16) for i in range(60)]  # 3 s, a dip every 0.2 s
+    >>> [(start, len(list(b))) for start, b in utterances(dips, sample_rate=16000, level_dbfs_min=-42, max_s=1.0)]
+    [(0, 21), (16800, 20), (32800, 19)]
     """
     it = iter(blocks)
     frame, cut = 0, int(cut_pause_s * sample_rate)
@@ -66,18 +73,24 @@ def utterances(blocks: Iterable[np.ndarray], *, sample_rate: int, level_dbfs_min
         else:
             return
         start = frame - lead_frames
+        longest = int((max_s() if callable(max_s) else max_s) * sample_rate)
         state = {"ended": True}
 
-        def utterance(start=start, state=state):
+        def utterance(start=start, longest=longest, state=state):
             nonlocal frame
             yield from list(lead)
             quiet = 0
+            recent: deque[float] = deque(maxlen=10)
             for block in it:
                 block = as_int16(block)
                 frame += block.shape[0]
                 yield block
-                quiet = 0 if level_dbfs(block) >= level_dbfs_min else quiet + block.shape[0]
-                if quiet >= cut or (quiet and frame - start >= max_s * sample_rate):
+                level = level_dbfs(block)
+                quiet = 0 if level >= level_dbfs_min else quiet + block.shape[0]
+                long = frame - start >= longest
+                dip = bool(recent) and level <= min(recent)
+                recent.append(level)
+                if quiet >= cut or (long and (quiet or dip)) or frame - start >= 1.5 * longest:
                     state["ended"] = False
                     return
 
@@ -97,7 +110,51 @@ def _joined(template: Transcript, words: tuple[Word, ...]) -> Transcript:
 # --------------------------------------------------------------------------- the worker process
 
 
-def _serve(inbox, outbox, choice, cut_pause_s: float | None, level_dbfs_min: float) -> None:
+def transcribe_utterances(blocks: Iterable[np.ndarray], *, choice, sample_rate: int, level_dbfs_min: float,
+                          template: Transcript, cut_pause_s: float = CUT_PAUSE_S, budget_s: float | None = None,
+                          max_s: float | None = None, pace: dict | None = None,
+                          on_words: Callable[[Transcript], None] | None = None) -> Transcript:
+    """Transcribe a take utterance by utterance (:func:`utterances`), each decoded whole as soon as it is over.
+
+    The last utterance of a reply is decoded while the end-of-reply silence runs, so utterances are kept short
+    enough to be decoded within ``budget_s``: their longest is ``budget_s`` / the decode time per second of audio
+    measured so far (kept in ``pace["rtf"]`` across calls; 0.6 until the first), within :data:`MIN_UTTERANCE_S` .. :data:`MAX_UTTERANCE_S`;
+    ``max_s`` fixes it instead. ``on_words`` gets the transcript so far after each utterance.
+    """
+    from voicerehearse.transcribe.engine import transcribe_blocks
+
+    pace = pace if pace is not None else {}
+    pace.setdefault("rtf", 0.6)
+
+    def longest() -> float:
+        if max_s is not None:
+            return max_s
+        if budget_s is None:
+            return MAX_UTTERANCE_S
+        return min(MAX_UTTERANCE_S, max(MIN_UTTERANCE_S, budget_s / pace["rtf"]))
+
+    words: tuple[Word, ...] = ()
+    for start, utterance in utterances(blocks, sample_rate=sample_rate, level_dbfs_min=level_dbfs_min,
+                                       cut_pause_s=cut_pause_s, max_s=longest):
+        heard = {"frames": 0, "at": 0.0}
+
+        def timed(utterance=utterance, heard=heard):  # when the utterance's last block arrived
+            for block in utterance:
+                heard["frames"] += block.shape[0]
+                yield block
+            heard["at"] = time.perf_counter()
+
+        said = transcribe_blocks(timed(), sample_rate=sample_rate, engine=choice)
+        if heard["frames"]:
+            took = (time.perf_counter() - heard["at"]) / (heard["frames"] / sample_rate)
+            pace["rtf"] = 0.5 * pace["rtf"] + 0.5 * max(0.05, took)
+        words += _shift(said.words, start / sample_rate)
+        if on_words is not None:
+            on_words(_joined(template, words))
+    return _joined(template, words)
+
+
+def _serve(inbox, outbox, choice, cut_pause_s: float | None, level_dbfs_min: float, budget_s: float) -> None:
     """The child process: load the engine, then transcribe takes ("take", rate) ... ("end",) until ("quit",)."""
     from voicerehearse.transcribe.engine import preload, transcribe_blocks
 
@@ -108,6 +165,7 @@ def _serve(inbox, outbox, choice, cut_pause_s: float | None, level_dbfs_min: flo
         outbox.send(("ready", exc))
         return
     outbox.send(("ready", None))
+    pace: dict = {}  # PocketSphinx's decode time per second of audio on this machine, as measured
     while True:
         message = inbox.recv()
         if message[0] == "quit":
@@ -135,13 +193,10 @@ def _serve(inbox, outbox, choice, cut_pause_s: float | None, level_dbfs_min: flo
 
                 result = transcribe_blocks(blocks, sample_rate=sample_rate, engine=choice, on_partial=on_partial)
             else:
-                words: tuple[Word, ...] = ()
-                for start, utterance in utterances(blocks, sample_rate=sample_rate, level_dbfs_min=level_dbfs_min,
-                                                   cut_pause_s=cut_pause_s):
-                    said = transcribe_blocks(utterance, sample_rate=sample_rate, engine=choice)
-                    words += _shift(said.words, start / sample_rate)
-                    outbox.send(("partial", _joined(template, words)))
-                result = _joined(template, words)
+                result = transcribe_utterances(blocks, choice=choice, sample_rate=sample_rate,
+                                               level_dbfs_min=level_dbfs_min, cut_pause_s=cut_pause_s,
+                                               budget_s=budget_s, template=template, pace=pace,
+                                               on_words=lambda t: outbox.send(("partial", t)))
             outbox.send(("final", result, None))
         except VoiceRehearseError as exc:
             outbox.send(("final", None, exc))
@@ -180,13 +235,15 @@ class LiveWords:
 class RecognitionWorker:
     """The recogniser of a session in a child process (started once, engine loaded once); one take at a time."""
 
-    def __init__(self, choice, *, level_dbfs_min: float, cut_pause_s: float | None = None):
+    def __init__(self, choice, *, level_dbfs_min: float, end_silence_s: float, cut_pause_s: float | None = None):
         if cut_pause_s is None and choice.engine != "vosk":
             cut_pause_s = CUT_PAUSE_S  # PocketSphinx decodes spans whole: cut the take into utterances
         ctx = multiprocessing.get_context("spawn")  # not fork: the parent runs audio and database threads
         to_child, self._inbox = ctx.Pipe(duplex=False)
         self._from_child, to_parent = ctx.Pipe(duplex=False)
-        self._process = ctx.Process(target=_serve, args=(to_child, to_parent, choice, cut_pause_s, level_dbfs_min),
+        budget_s = end_silence_s - (cut_pause_s or 0.0)  # the time the last utterance has to be decoded in
+        self._process = ctx.Process(target=_serve, args=(to_child, to_parent, choice, cut_pause_s, level_dbfs_min,
+                                                         budget_s),
                                     name="voicerehearse-recognition", daemon=True)
         self._process.start()
         to_child.close()

@@ -283,7 +283,8 @@ def start_recognition(choice, options: RehearsalOptions) -> RecognitionWorker | 
     """The session's recognition process, its engine loaded (None when recognition is off)."""
     if choice is None:
         return None
-    worker = RecognitionWorker(choice, level_dbfs_min=options.reply_end.speech_level_dbfs)
+    worker = RecognitionWorker(choice, level_dbfs_min=options.reply_end.speech_level_dbfs,
+                               end_silence_s=options.reply_end.end_silence_s)
     try:
         worker.wait_ready()
     except BaseException:
@@ -400,15 +401,15 @@ def _take(stem: Path, meta: dict, options: RehearsalOptions, prompt: PromptSourc
     if interrupted or error is not None:
         result = TakeResult(writer.frames, sr, "stopped", False)
     view.take_end(result)
-    transcript = words.finish() if words is not None else None
-    if words is not None and words.error is not None:
-        view.notice(f"{words.error}; judging this reply from the audio only")
-    try:  # the sidecar stays until the caller has stored the take (Take.settle)
+    try:  # the sidecar stays until the caller has stored the take (Take.settle); meanwhile the words catch up
         wav, _ = writer.finalise(keep_sidecar=True)
     except TakeStorageError as exc:  # the .part stays on disk and is recovered at the next start
         writer.close()
         raise TakeStorageError(f"{error or exc}; the take is kept in {writer.part} and will be recovered "
                                "at the next start") from None
+    transcript = words.finish() if words is not None else None
+    if words is not None and words.error is not None:
+        view.notice(f"{words.error}; judging this reply from the audio only")
     return Take(wav, result, transcript, error, interrupted, delay, writer,
                 ended_at if ended_at is not None else last_block_at[0], provisional.latest)
 
@@ -507,11 +508,26 @@ def _store_baseline(store: Store, trainee: str, wav: Path, settings, *, check: b
 def _analyse_and_store(store: Store, session_id: int, number: int, customer_text: str, wav: Path, prompt_wav: Path | None,
                        prompt_start_s: float, baseline, transcript: Transcript | None, settings, *, take: int = 1,
                        practice: dict | None = None) -> tuple[Turn, Analysis]:
-    """Store the take's recording as a turn row (``index = number - 1``; each take of a turn is its own row, its
-    take number in the analysis record's ``practice`` object), then analyse it and store the analysis. When the
-    analysis fails (e.g. a take cut too short to judge) the turn stays stored with its audio and the error
-    propagates."""
+    """Analyse the take, then store its recording as a turn row (``index = number - 1``; each take of a turn is
+    its own row, its take number in the analysis record's ``practice`` object) with the analysis, in one
+    transaction. When the analysis fails (e.g. a take cut too short to judge) the turn is still stored with its
+    audio and the error propagates."""
     audio_path = store.relative(wav)
+    failure: VoiceRehearseError | None = None
+    analysis = record = None
+    try:  # first the analysis, then one transaction: a commit is a disk sync the verdict would wait for twice
+        audio = load_audio(wav, settings=settings)
+        audio = replace(audio, path=audio_path)
+        prompt = load_audio(prompt_wav, settings=settings) if prompt_wav is not None and prompt_wav.is_file() else None
+        if prompt is not None:  # a take stopped early (Ctrl-C, device) cut the customer's line short too
+            heard = max(0, audio.samples.shape[-1] - int(round(prompt_start_s * prompt.sample_rate)))
+            prompt = replace(prompt, samples=prompt.samples[:heard]) if heard > 0 else None
+        analysis = analyze_audio(audio, settings=settings, baseline=baseline, transcript=transcript, prompt=prompt,
+                                 prompt_start_s=prompt_start_s)
+        record = analysis_record(analysis)
+        record["practice"] = {"turn": number, "take": take, **(practice or {})}
+    except VoiceRehearseError as exc:
+        failure = exc
     with store.session() as db:
         turn = db.scalar(select(Turn).where(Turn.session_id == session_id, Turn.index == number - 1,
                                             Turn.audio_path == audio_path))
@@ -521,19 +537,11 @@ def _analyse_and_store(store: Store, session_id: int, number: int, customer_text
         turn.customer_text = customer_text
         turn.audio_path = audio_path
         turn.prompt_start_s = prompt_start_s if prompt_wav is not None else None
+        if record is not None:
+            turn.set_analysis(record)
         db.commit()
-        audio = load_audio(wav, settings=settings)
-        audio = replace(audio, path=store.relative(wav))
-        prompt = load_audio(prompt_wav, settings=settings) if prompt_wav is not None and prompt_wav.is_file() else None
-        if prompt is not None:  # a take stopped early (Ctrl-C, device) cut the customer's line short too
-            heard = max(0, audio.samples.shape[-1] - int(round(prompt_start_s * prompt.sample_rate)))
-            prompt = replace(prompt, samples=prompt.samples[:heard]) if heard > 0 else None
-        analysis = analyze_audio(audio, settings=settings, baseline=baseline, transcript=transcript, prompt=prompt,
-                                 prompt_start_s=prompt_start_s)
-        record = analysis_record(analysis)
-        record["practice"] = {"turn": number, "take": take, **(practice or {})}
-        turn.set_analysis(record)
-        db.commit()
+        if failure is not None:
+            raise failure
         return turn, analysis
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import queue
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +40,24 @@ def _sd():
     except OSError as exc:  # the PortAudio library itself is missing
         raise DeviceError(f"PortAudio is not available ({exc}); install libportaudio2") from None
     return sd
+
+
+_closing: list[threading.Thread] = []  # streams being stopped in the background (DuplexCapture.close)
+
+
+def _stop(stream) -> None:
+    sd = _sd()
+    try:
+        stream.abort()
+        stream.close()
+    except sd.PortAudioError:
+        pass
+
+
+def settle_closing() -> None:
+    """Wait until every stream closed in the background is closed."""
+    while _closing:
+        _closing.pop().join()
 
 
 def list_devices() -> tuple[DeviceInfo, ...]:
@@ -130,6 +149,7 @@ class DuplexCapture:
 
     def __enter__(self) -> "DuplexCapture":
         sd = _sd()
+        settle_closing()  # PortAudio opens and closes one stream at a time
         try:
             if self.output:
                 self._stream = sd.Stream(samplerate=self.sample_rate, blocksize=self.blocksize, device=self.devices,
@@ -145,18 +165,22 @@ class DuplexCapture:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.close()
+        self.close(wait=False)
 
-    def close(self) -> None:
-        if self._stream is None:
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the stream at once (the prompt's tail is not needed any more). ``wait=False``: in a background
+        thread — stopping waits for the callback in flight (up to a block), time the verdict should not wait for;
+        the next stream opened (or :func:`settle_closing`) waits for it instead. Blocks already queued stay
+        readable."""
+        stream, self._stream = self._stream, None
+        if stream is None:
             return
-        sd = _sd()
-        try:
-            self._stream.abort()  # stop at once; playback of the prompt tail is not needed any more
-            self._stream.close()
-        except sd.PortAudioError:
-            pass
-        self._stream = None
+        if wait:
+            _stop(stream)
+            return
+        thread = threading.Thread(target=_stop, args=(stream,), name="close-audio-stream")
+        _closing.append(thread)
+        thread.start()
 
     def captured_at(self, frame: int) -> float | None:
         """``time.monotonic()`` when frame ``frame - 1`` (the last of the first ``frame`` frames) was captured:
