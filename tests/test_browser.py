@@ -102,9 +102,13 @@ def test_replay_page_without_waveform_assets(server, browser):
     button = d.find_element(By.CSS_SELECTOR, f"#turn-{turn} ul.flags button.flag-interruption")
     d.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
     button.click()
-    start = float(button.get_attribute("data-seek"))
-    wait(d, lambda d: abs(js(d, "return window.vr.players[arguments[0]].audio.currentTime", turn) - start) < 0.05,
-         message="flag click seeks the plain player")
+    start = float(button.get_attribute("data-play"))  # a little before the flag, and playing
+    assert start < float(button.get_attribute("data-seek"))
+    wait(d, lambda d: js(d, "const a = window.vr.players[arguments[0]].audio; return !a.paused && a.currentTime >= "
+                            "arguments[1] - 0.05 && a.currentTime < arguments[1] + 1.5", turn, start),
+         message="flag click plays the plain player from before the flag")
+    js(d, "window.vr.players[arguments[0]].audio.pause()", turn)
+    js(d, "window.vr.players[arguments[0]].audio.currentTime = 3.0", turn)
     wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, f"#turn-{turn} .word.current"), message="word highlight")
 
 
@@ -122,7 +126,9 @@ def test_replay_page_in_chromium(server, browser, tmp_path):
                             "return !!(p && p.ws && p.regions.getRegions().length >= 3)", turn),
          message="waveform with regions")
     flags = js(d, "return window.vr.players[arguments[0]].turn.flags", turn)
-    assert {f["kind"] for f in flags} >= {"interruption", "raised_voice"}
+    assert {f["kind"] for f in flags} >= {"interruption", "ultimatum"}
+    assert "raised_voice" not in {f["kind"] for f in flags}  # a whole-reply cue: a badge, not a band
+    assert d.find_element(By.CSS_SELECTOR, f"#turn-{turn} .reply-cues .flag-raised_voice").is_displayed()
     assert js(d, "return document.querySelector('#timeline-' + arguments[0]).innerHTML.length", turn) > 0 or \
         js(d, "return !!document.querySelector('#wave-' + arguments[0]).shadowRoot ||"
               " document.querySelector('#wave-' + arguments[0]).children.length > 0", turn)
@@ -136,31 +142,42 @@ def test_replay_page_in_chromium(server, browser, tmp_path):
     wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, f"#turn-{turn} .word.current"), message="word highlight")
     assert d.find_element(By.CSS_SELECTOR, f"#turn-{turn} .word.current").text in ("down", "you")
 
-    # click a flag: the playhead (media time, wavesurfer time, the contour cursor) moves there
+    # click a flag: it plays from a little before it (media time, wavesurfer time, the contour cursor follow)
     js(d, "window.vr.players[arguments[0]].audio.currentTime = 0.0;", turn)
     wait(d, lambda d: js(d, "return window.vr.players[arguments[0]].ws.getCurrentTime()", turn) < 0.05)
     flag = next(f for f in flags if f["kind"] == "interruption")
+    assert 0 <= flag["play"] < flag["start"]
     cursor_before = js(d, "return document.querySelector('#contour-' + arguments[0] + ' .contour-cursor')"
                           ".getAttribute('x1')", turn)
     button = d.find_element(By.CSS_SELECTOR, f"#turn-{turn} ul.flags button.flag-interruption")
     d.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
     button.click()
-    wait(d, lambda d: abs(js(d, "return window.vr.players[arguments[0]].ws.getCurrentTime()", turn)
-                          - flag["start"]) < 0.05, message="playhead at the flag")
-    assert abs(js(d, "return window.vr.players[arguments[0]].audio.currentTime", turn) - flag["start"]) < 0.05
+    wait(d, lambda d: js(d, "const p = window.vr.players[arguments[0]]; return !p.audio.paused && "
+                            "p.ws.getCurrentTime() >= arguments[1] - 0.05 && p.ws.getCurrentTime() < arguments[2]",
+                         turn, flag["play"], flag["start"] + 1.0), message="playing from before the flag")
+    js(d, "window.vr.players[arguments[0]].audio.pause()", turn)
     assert js(d, "return document.querySelector('#contour-' + arguments[0] + ' .contour-cursor')"
                  ".getAttribute('x1')", turn) != cursor_before
 
-    # clicking a region on the waveform seeks too
+    # clicking a region on the waveform plays from before it too
     js(d, "window.vr.players[arguments[0]].audio.currentTime = 0.0;", turn)
-    index = next(i for i, f in enumerate(flags) if f["kind"] == "raised_voice")
+    index = next(i for i, f in enumerate(flags) if f["kind"] == "ultimatum")
     region = js(d, "return window.vr.players[arguments[0]].regions.getRegions()"
                    ".find(r => r.id === arguments[1]).element", turn, f"flag-{turn}-{index}")
-    region_start = flags[index]["start"]
+    region_play = flags[index]["play"]
     d.execute_script("arguments[0].scrollIntoView({block: 'center'})", region)
     region.click()
-    wait(d, lambda d: abs(js(d, "return window.vr.players[arguments[0]].audio.currentTime", turn)
-                          - region_start) < 0.1, message="region click seeks")
+    wait(d, lambda d: js(d, "const a = window.vr.players[arguments[0]].audio; return !a.paused && "
+                            "a.currentTime >= arguments[1] - 0.1 && a.currentTime < arguments[1] + 1.4",
+                         turn, region_play), message="region click plays from before it")
+    js(d, "window.vr.players[arguments[0]].audio.pause()", turn)
+    # no two labels written over each other on the waveform
+    boxes = js(d, "return window.vr.players[arguments[0]].regions.getRegions().map(r => r.content)"
+                  ".filter(c => c && c.textContent && c.offsetParent).map(c => c.getBoundingClientRect())"
+                  ".map(b => [b.left, b.top, b.right, b.bottom])", turn)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
 
     # a coach drags across the waveform: the span fills the comment form
     from selenium.webdriver.common.action_chains import ActionChains
@@ -212,5 +229,112 @@ def test_replay_page_in_chromium(server, browser, tmp_path):
     shot = out / "session-replay.png"
     d.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
+    errors = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"] if hasattr(d, "get_log") else []
+    assert not errors, errors
+
+
+def _pause(d, turn):
+    js(d, "window.vr.players[arguments[0]].audio.pause()", turn)
+    wait(d, lambda d: js(d, "return window.vr.players[arguments[0]].audio.paused", turn))
+
+
+def _now(d, turn) -> float:
+    return js(d, "return window.vr.players[arguments[0]].audio.currentTime", turn)
+
+
+def test_review_in_chromium(server, browser, tmp_path):
+    """Top moments play from there, speed, skip silence and the keyboard, a scorecard saved and found after a
+    reload, and the page at 390 px without horizontal overflow; screenshots saved."""
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    d = browser
+    turn = server["dana_turn"]
+    d.delete_all_cookies()
+    log_in(d, server["url"] if vendor_assets_present() else server["plain_url"], f"/sessions/{server['dana_session']}")
+    wait(d, lambda d: js(d, "return !!(window.vr && window.vr.players[arguments[0]])", turn))
+    out = Path(os.environ.get("VR_SCREENSHOT_DIR") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+
+    # a top moment plays its turn from a little before it
+    link = d.find_elements(By.CSS_SELECTOR, "#top-moments button.moment-play")[1]
+    play_from, at = float(link.get_attribute("data-play")), float(link.get_attribute("data-at"))
+    assert play_from < at
+    link.click()
+    wait(d, lambda d: js(d, "const a = window.vr.players[arguments[0]].audio; return !a.paused && "
+                            "a.currentTime >= arguments[1] - 0.05 && a.currentTime < arguments[2]",
+                         turn, play_from, at + 1.0), message="top moment plays from there")
+    _pause(d, turn)
+
+    # speed
+    Select(d.find_element(By.CSS_SELECTOR, f"#turn-{turn} select.rate")).select_by_value("1.5")
+    assert js(d, "return window.vr.players[arguments[0]].audio.playbackRate", turn) == 1.5
+    Select(d.find_element(By.CSS_SELECTOR, f"#turn-{turn} select.rate")).select_by_value("0.75")
+    assert js(d, "return window.vr.players[arguments[0]].audio.playbackRate", turn) == 0.75
+
+    # keyboard: j / k between the timed events (played from before each), arrows, space
+    flags = sorted(js(d, "return window.vr.players[arguments[0]].turn.flags", turn), key=lambda f: f["start"])
+    plays = sorted({f["play"] for f in flags})
+    js(d, "window.vr.players[arguments[0]].audio.currentTime = 0", turn)
+    body = d.find_element(By.TAG_NAME, "body")
+    js(d, "document.activeElement.blur()")
+    body.send_keys("j")
+    wait(d, lambda d: abs(_now(d, turn) - plays[0]) < 0.05, message="j: first event")
+    target = next(f["play"] for f in flags if f["start"] > plays[0] + 1.5 + 0.01)
+    body.send_keys("j")
+    wait(d, lambda d: abs(_now(d, turn) - target) < 0.05, message="j: next event")
+    body.send_keys("k")
+    wait(d, lambda d: abs(_now(d, turn) - plays[0]) < 0.05, message="k: back")
+    body.send_keys(Keys.ARROW_RIGHT)
+    wait(d, lambda d: abs(_now(d, turn) - (plays[0] + 5)) < 0.05, message="right arrow: 5 s on")
+    body.send_keys(Keys.ARROW_LEFT)
+    wait(d, lambda d: abs(_now(d, turn) - plays[0]) < 0.05, message="left arrow: 5 s back")
+    body.send_keys(" ")
+    wait(d, lambda d: not js(d, "return window.vr.players[arguments[0]].audio.paused", turn), message="space plays")
+    body.send_keys(" ")
+    wait(d, lambda d: js(d, "return window.vr.players[arguments[0]].audio.paused", turn), message="space pauses")
+
+    # skip silence: a gap between two stretches of speech is jumped over
+    js(d, "window.vr.players[arguments[0]].turn.speech = [[0.3, 1.0], [4.0, 5.0]]", turn)
+    d.find_element(By.CSS_SELECTOR, f"#turn-{turn} input.skip-silence").click()
+    js(d, "const a = window.vr.players[arguments[0]].audio; a.playbackRate = 1; a.currentTime = 1.3; a.play()", turn)
+    wait(d, lambda d: _now(d, turn) >= 3.8, message="skipped the silence")
+    _pause(d, turn)
+    d.find_element(By.CSS_SELECTOR, f"#turn-{turn} input.skip-silence").click()
+
+    # the coach fills the scorecard; it is there after the reload
+    sc = d.find_element(By.ID, "scorecard")
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", sc)
+    Select(sc.find_element(By.NAME, "protects-company")).select_by_value("yes")
+    Select(sc.find_element(By.NAME, "calm-tone")).select_by_value("4")
+    sc.find_element(By.CSS_SELECTOR, "button.save-scorecard").click()
+    wait(d, lambda d: d.current_url.endswith("#scorecard"), message="saved")
+    d.refresh()
+    wait(d, lambda d: d.find_elements(By.ID, "score-chip"))
+    sc = d.find_element(By.ID, "scorecard")
+    assert Select(sc.find_element(By.NAME, "protects-company")).first_selected_option.get_attribute("value") == "yes"
+    assert Select(sc.find_element(By.NAME, "calm-tone")).first_selected_option.get_attribute("value") == "4"
+    assert "score" in d.find_element(By.ID, "score-chip").text
+    js(d, "window.scrollTo(0, 0)")
+    d.save_screenshot(str(out / "session-review.png"))
+
+    # 390 px wide: nothing sticks out sideways (document width == viewport width), log out reachable
+    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                      {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        d.refresh()
+        wait(d, lambda d: js(d, "return !!(window.vr && window.vr.players[arguments[0]])", turn))
+        time.sleep(0.5)
+        assert js(d, "return window.innerWidth") == 390
+        widths = js(d, "return [document.documentElement.scrollWidth, document.body.scrollWidth]")
+        assert widths == [390, 390], (widths, js(d, "return [...document.querySelectorAll('body *')]"
+                                                    ".filter(e => e.getBoundingClientRect().right > 391)"
+                                                    ".slice(0, 5).map(e => e.tagName + '.' + e.className)"))
+        logout = d.find_element(By.CSS_SELECTOR, "header.top form button")
+        assert logout.rect["x"] + logout.rect["width"] <= 390
+        d.save_screenshot(str(out / "session-390px.png"))
+        assert (out / "session-390px.png").stat().st_size > 5_000
+    finally:
+        d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     errors = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"] if hasattr(d, "get_log") else []
     assert not errors, errors

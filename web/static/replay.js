@@ -17,6 +17,8 @@
   const SEVERITY_COLOURS = { problem: '#c53030', warning: '#d69e2e', info: '#2f855a' };
   const COMMENT_COLOUR = 'rgba(49, 130, 206, 0.45)';
   const PROMPT_COLOUR = 'rgba(160, 174, 192, 0.22)';
+  const LABEL_STYLE = 'display:inline-block;font:10px/1.2 system-ui,sans-serif;padding:0 3px;color:#102a43;' +
+    'background:rgba(255,255,255,.8);border-radius:3px;white-space:nowrap;pointer-events:none';
 
   function kindColour(flag) {
     if (flag.severity === 'info') return SEVERITY_COLOURS.info;
@@ -101,6 +103,8 @@
         placed.forEach(function (q) {
           const label = document.createElement('span');
           label.className = 'region-label';
+          // the regions live in wavesurfer's shadow DOM, out of reach of app.css: the label is styled here
+          label.style.cssText = LABEL_STYLE;
           const name = q.f.name || q.f.kind.replace(/_/g, ' ');
           const x = q.f.start / dur * wavePx, w = name.length * 6 + 10;
           if (labelEnd[q.lane] === undefined || x >= labelEnd[q.lane]) {
@@ -108,6 +112,7 @@
             labelEnd[q.lane] = x + w;
           } else {
             label.classList.add('hidden-label');
+            label.style.display = 'none';
           }
           label.title = name + ': ' + q.f.message;
           const r = p.regions.addRegion({ id: 'flag-' + turn.id + '-' + q.i, start: q.f.start, end: q.end,
@@ -271,6 +276,7 @@
     p.commentRegions = p.comments.map(function (c) {
       const label = document.createElement('span');
       label.className = 'region-label comment-label';
+      label.style.cssText = LABEL_STYLE + ';color:#1a4971';
       label.textContent = c.text.length > 40 ? c.text.slice(0, 39) + '…' : c.text;
       label.title = c.text;
       const end = (c.end_s != null && c.end_s > c.start_s) ? c.end_s : c.start_s + 0.06;
