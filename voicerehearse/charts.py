@@ -11,6 +11,28 @@ from markupsafe import Markup, escape
 
 STYLE_COLOURS = {"aggressive": "#c53030", "passive": "#b7791f", "assertive": "#2f855a"}
 NEUTRAL = "#7b8794"
+IN_BAND = "#486581"  # a value inside the metric's own normal range
+OUT_OF_BAND = "#dd6b20"  # outside it: the colour says where the value lies, not what the verdict was
+
+
+def band_colour(value: float, band: tuple[float, float] | None) -> str:
+    """``>>> band_colour(5.0, (0, 3))`` gives ``'#dd6b20'``: bars and dots are coloured by their own metric."""
+    if band is None:
+        return NEUTRAL
+    return IN_BAND if band[0] <= value <= band[1] else OUT_OF_BAND
+
+
+def _nice_step(span: float) -> float:
+    import math
+
+    raw = span / 4 if span > 0 else 1.0
+    mag = 10 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+
+
+def _tick(v: float) -> str:
+    text = f"{round(v, 6):g}"
+    return "0" if text in ("-0", "0") else text
 
 
 def _scale(lo: float, hi: float, top: float, bottom: float):
@@ -19,12 +41,18 @@ def _scale(lo: float, hi: float, top: float, bottom: float):
 
 
 def _range(values: list[float], band: tuple[float, float] | None, pad: float = 0.1) -> tuple[float, float]:
+    """Axis ends on round numbers that hold the values and the band."""
+    import math
+
     pts = list(values) + (list(band) if band else [])
     lo, hi = min(pts, default=0.0), max(pts, default=1.0)
     if lo == hi:
         lo, hi = lo - 1, hi + 1
     margin = (hi - lo) * pad
-    return lo - margin, hi + margin
+    low = lo if lo == 0 else lo - margin  # an axis that starts at zero stays there
+    high = hi if hi == 0 else hi + margin
+    step = _nice_step(high - low)
+    return math.floor(low / step) * step, math.ceil(high / step) * step
 
 
 def _frame(title: str, width: int, height: int, body: list[str], label: str) -> Markup:
@@ -44,17 +72,23 @@ def _band(band, y, x0, x1, note) -> list[str]:
 
 
 def _axis(lo, hi, y, x0, unit) -> list[str]:
-    return [f'<text x="{x0 - 4}" y="{y(hi) + 4:.1f}" class="axis" text-anchor="end">{hi:.0f}</text>',
-            f'<text x="{x0 - 4}" y="{y(lo) + 4:.1f}" class="axis" text-anchor="end">{lo:.0f}</text>',
-            f'<text x="{x0 - 4}" y="{(y(hi) + y(lo)) / 2 + 4:.1f}" class="axis" text-anchor="end">{escape(unit)}</text>']
+    """Round ticks from ``lo`` to ``hi`` (never "-0") and the unit above them."""
+    step = _nice_step(hi - lo)
+    out, v = [], lo
+    while v <= hi + step * 1e-6:
+        out.append(f'<text x="{x0 - 4}" y="{y(v) + 4:.1f}" class="axis" text-anchor="end">{_tick(v)}</text>')
+        v += step
+    out.append(f'<text x="{x0 - 4}" y="{y(hi) - 8:.1f}" class="axis" text-anchor="end">{escape(unit)}</text>')
+    return out
 
 
 def bar_chart(items: list[tuple[str, float | None, str | None]], *, band: tuple[float, float] | None, unit: str,
               title: str, zero: bool = False, band_note: str = "") -> Markup:
-    """One bar per item (label, value, verdict style); ``band`` is shaded (the acceptable range)."""
+    """One bar per item (label, value, verdict style); ``band`` is shaded (the acceptable range) and each bar is
+    coloured by whether its value lies inside it."""
     width, height, x0, x1, top, bottom = 360, 170, 44, 352, 24, 140
     values = [v for _, v, _ in items if v is not None]
-    lo, hi = _range(values + ([0.0] if zero else []), band)
+    lo, hi = _range(values + [0.0], band)  # bars start at zero, never at the axis minimum
     y = _scale(lo, hi, top, bottom)
     body = _band(band, y, x0, x1, band_note or (f"{band[0]:g} to {band[1]:g} {unit}" if band else "")) + _axis(lo, hi, y, x0, unit)
     base = y(0.0) if zero or lo <= 0 <= hi else bottom
@@ -70,7 +104,7 @@ def bar_chart(items: list[tuple[str, float | None, str | None]], *, band: tuple[
             body.append(f'<text x="{cx:.1f}" y="{base - 4:.1f}" class="axis" text-anchor="middle">–</text>')
             continue
         yv = y(value)
-        colour = STYLE_COLOURS.get(style or "", NEUTRAL)
+        colour = band_colour(value, band)
         body.append(f'<rect x="{cx - bar / 2:.1f}" y="{min(yv, base):.1f}" width="{bar:.1f}" '
                     f'height="{max(abs(base - yv), 1):.1f}" fill="{colour}"><title>{escape(label)}: '
                     f'{value:.1f} {escape(unit)}</title></rect>')
@@ -80,7 +114,7 @@ def bar_chart(items: list[tuple[str, float | None, str | None]], *, band: tuple[
 
 def line_chart(points: list[tuple[str, float | None, str | None]], *, band: tuple[float, float] | None, unit: str,
                title: str, band_note: str = "") -> Markup:
-    """Values over sessions, dots coloured by verdict; gaps where a value is missing."""
+    """Values over sessions, dots coloured by in / out of ``band``; gaps where a value is missing."""
     width, height, x0, x1, top, bottom = 520, 180, 44, 510, 24, 146
     values = [v for _, v, _ in points if v is not None]
     lo, hi = _range(values, band)
@@ -102,6 +136,6 @@ def line_chart(points: list[tuple[str, float | None, str | None]], *, band: tupl
         if i % step == 0 or i == n - 1:
             body.append(f'<text x="{x:.1f}" y="{bottom + 16}" class="axis" text-anchor="middle">{escape(label)}</text>')
         if v is not None:
-            body.append(f'<circle cx="{x:.1f}" cy="{y(v):.1f}" r="4" fill="{STYLE_COLOURS.get(style or "", NEUTRAL)}">'
+            body.append(f'<circle cx="{x:.1f}" cy="{y(v):.1f}" r="4" fill="{band_colour(v, band)}">'
                         f'<title>{escape(label)}: {v:.1f} {escape(unit)}</title></circle>')
     return _frame(title, width, height, body, f"{title} over sessions")

@@ -648,7 +648,7 @@ def turn_charts(report: SessionReport, settings=None) -> list:
 
     st = settings or load_settings()
     items = lambda attr: [(f"turn {t.index + 1}", getattr(t, attr), t.label) for t in report.turns]
-    return [
+    charts = [
         plots.bar_chart(items("words_per_minute"), band=(st.slow_wpm, st.rushed_wpm), unit="wpm",
                         title="Pace per turn"),
         plots.bar_chart(items("loudness_delta_db"), band=normal_band("loudness", st), unit="dB",
@@ -656,6 +656,9 @@ def turn_charts(report: SessionReport, settings=None) -> list:
         plots.bar_chart(items("pitch_delta_st"), band=normal_band("pitch", st), unit="st",
                         title="Pitch vs baseline", zero=True, band_note="baseline band"),
     ]
+    measured = [any(getattr(t, a) is not None for t in report.turns)
+                for a in ("words_per_minute", "loudness_delta_db", "pitch_delta_st")]
+    return [c for c, has in zip(charts, measured) if has]  # a chart with no value at all is left out
 
 
 def write_html(report: SessionReport) -> str:
