@@ -64,13 +64,16 @@ class RowIdConverter(IntegerConverter):
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Application factory: every caller (server, demo, tests) gets its own app and store."""
+    from voicerehearse.settings import load_settings
     from voicerehearse.store import Store, default_data_dir
 
     app = Flask(__name__, instance_relative_config=True)
     app.url_map.converters["int"] = RowIdConverter
     app.config.from_mapping(
-        DATA_DIR=None,  # default: the CLI's data directory
-        DATABASE_URL="",  # default: SQLite in DATA_DIR (the ``database_url`` setting)
+        SETTINGS=None,  # a voicerehearse.settings.Settings; default: loaded once here ($VOICEREHEARSE_CONFIG)
+        DATA_DIR=None,  # default: the data_dir setting, else the CLI's data directory
+        DATABASE_URL="",  # default: the database_url setting, else SQLite in DATA_DIR
+        AUDIO_DIR="",  # default: the audio_dir setting, else DATA_DIR/audio
         MAX_UPLOAD_MB=200,  # imports larger than this are refused with 413
         UPLOAD_EXTENSIONS=(".wav", ".flac", ".ogg", ".mp3"),
         SESSION_COOKIE_HTTPONLY=True,
@@ -80,8 +83,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
-    data_dir = Path(app.config["DATA_DIR"] or default_data_dir())
-    store = Store.open(data_dir, url=app.config["DATABASE_URL"])
+    settings = app.config["SETTINGS"] or load_settings()  # the one load of this edge: views read app.config
+    app.config["SETTINGS"] = settings
+    data_dir = Path(app.config["DATA_DIR"] or default_data_dir(settings))
+    store = Store.open(data_dir, url=app.config["DATABASE_URL"], settings=settings, audio_dir=app.config["AUDIO_DIR"])
     app.config["DATA_DIR"] = str(store.data_dir)
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_UPLOAD_MB"] * 1024 * 1024)
     if not app.config.get("SECRET_KEY"):

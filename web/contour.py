@@ -43,14 +43,13 @@ def peaks(path: Path, points: int = 1200) -> dict:
 
 
 @lru_cache(maxsize=32)
-def _contour(path: str, mtime: float, channel: int | None, segments: tuple[tuple[float, float], ...]) -> dict:
+def _contour(path: str, mtime: float, channel: int | None, segments: tuple[tuple[float, float], ...],
+             settings) -> dict:
     from voicerehearse.analysis.frames import framed_from_settings, spans_to_mask, speech_activity
     from voicerehearse.analysis.tone import measure_voice
     from voicerehearse.audio.io import load_audio
-    from voicerehearse.settings import load_settings
     from voicerehearse.types import Span
 
-    settings = load_settings()
     audio = load_audio(path, settings=settings, keep_channels=channel is not None)
     if channel is not None and audio.samples.ndim == 2 and channel < audio.samples.shape[0]:
         audio = audio.channel(channel)  # a two-channel call: the agent's side only
@@ -87,7 +86,7 @@ def contour(path: Path, record: dict, settings, channel: int | None = None) -> d
     base_loud = settings.default_loudness_dbfs if base_loud is None else base_loud
     base_pitch = tone.get("baseline_pitch_hz")
     segments = tuple((s["start"], s["end"]) for s in (record.get("speech") or {}).get("segments", ()))
-    out = dict(_contour(str(path), path.stat().st_mtime, channel, segments))
+    out = dict(_contour(str(path), path.stat().st_mtime, channel, segments, settings))
     out["baseline"] = {
         "loudness_db": round(base_loud, 2),
         "loudness_band": [round(base_loud + d, 2) for d in normal_band("loudness", settings)],

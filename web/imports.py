@@ -38,7 +38,6 @@ def import_form():
 def import_recording():
     from voicerehearse.importing import BASELINE_RULES, import_call
     from voicerehearse.pipeline import StereoLayout
-    from voicerehearse.settings import load_settings
     from voicerehearse.transcribe.engine import choose_engine
 
     require_coach()
@@ -65,7 +64,7 @@ def import_recording():
     os.close(fd)
     try:
         upload.save(tmp)
-        settings = load_settings()
+        settings = current_app.config["SETTINGS"]
         try:
             result = import_call(get_store(), tmp, trainee=values["trainee"], title=values["title"] or None,
                                  display_name=upload.filename, stereo=StereoLayout.parse(layout) if layout else None,

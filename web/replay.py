@@ -6,7 +6,6 @@ from flask import Blueprint, abort, current_app, g, jsonify, render_template, ur
 
 from voicerehearse.report import session_report, turn_charts
 from voicerehearse.review import LEAD_IN_S
-from voicerehearse.settings import load_settings
 from voicerehearse.web.auth import get_session_or_404, get_turn_or_404, is_coach
 from voicerehearse.web.contour import contour, peaks
 from voicerehearse.web.media import stored_audio
@@ -78,7 +77,7 @@ def session_page(session_id: int):
             "reply_url": "/api/comments/{id}/replies"}
     return render_template("session.html", report=report, practice=practice, data=data, charts=charts,
                            vendor=current_app.config["VENDOR_PRESENT"],
-                           low_conf=load_settings().low_word_confidence_fraction)
+                           low_conf=current_app.config["SETTINGS"].low_word_confidence_fraction)
 
 
 @bp.get("/api/turns/<int:turn_id>/contour")
@@ -91,4 +90,4 @@ def turn_contour(turn_id: int):
     record = turn.analysis or {}
     sides = (record.get("stereo") or {}).get("sides") or []
     agent = next((s.get("channel") for s in sides if s.get("side") == "agent"), None)
-    return jsonify(contour(path, record, load_settings(), channel=agent))
+    return jsonify(contour(path, record, current_app.config["SETTINGS"], channel=agent))

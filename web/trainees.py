@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 from sqlalchemy import func, select
 
 from voicerehearse import charts as plots
 from voicerehearse.delivery import normal_band
-from voicerehearse.settings import load_settings
 from voicerehearse.store import PracticeSession, Trainee
 from voicerehearse.web.auth import get_trainee_or_404, is_coach
 from voicerehearse.web.db import get_db
@@ -112,7 +111,7 @@ def progress(trainee_id: int):
     s = PracticeSession
     sums = db.execute(select(*(func.sum(getattr(s, f"{style}_count")).label(f"{style}_count") for style in STYLES))
                       .where(s.trainee_id == t.id)).one()
-    st = load_settings()
+    st = current_app.config["SETTINGS"]
     chronological = rows[::-1]
     pts = lambda key: [(r["date"].strftime("%m-%d"), r[key], r["verdict"]) for r in chronological]
     charts = [

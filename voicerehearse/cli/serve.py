@@ -97,8 +97,9 @@ def serve(host, port, secure_cookies, debug, data_dir):
     settings = _settings()
     if secure_cookies is None:
         secure_cookies = host not in LOOPBACK
-    app = create_app({"DATA_DIR": str(data_dir or default_data_dir(settings)),
-                      "DATABASE_URL": settings.database_url, "SESSION_COOKIE_SECURE": secure_cookies})
+    app = create_app({"SETTINGS": settings, "DATA_DIR": str(data_dir or default_data_dir(settings)),
+                      "DATABASE_URL": settings.database_url, "AUDIO_DIR": settings.audio_dir,
+                      "SESSION_COOKIE_SECURE": secure_cookies})
     store = app.extensions["voicerehearse.store"]
     with store.session() as db:
         if not db.scalar(select(func.count(User.id))):
