@@ -155,7 +155,18 @@ def transcribe_utterances(blocks: Iterable[np.ndarray], *, choice, sample_rate: 
 
 
 def _serve(inbox, outbox, choice, cut_pause_s: float | None, level_dbfs_min: float, budget_s: float) -> None:
-    """The child process: load the engine, then transcribe takes ("take", rate) ... ("end",) until ("quit",)."""
+    """The child process: load the engine, then transcribe takes ("take", rate) ... ("end",) until ("quit",) or
+    until the parent goes away (its end of the pipe closes)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group; the parent handles it
+    try:
+        _serve_takes(inbox, outbox, choice, cut_pause_s, level_dbfs_min, budget_s)
+    except (EOFError, OSError):  # the parent is gone
+        pass
+
+
+def _serve_takes(inbox, outbox, choice, cut_pause_s: float | None, level_dbfs_min: float, budget_s: float) -> None:
     from voicerehearse.transcribe.engine import preload, transcribe_blocks
 
     try:
@@ -176,7 +187,10 @@ def _serve(inbox, outbox, choice, cut_pause_s: float | None, level_dbfs_min: flo
 
         def incoming():
             while True:
-                msg = inbox.recv()
+                try:
+                    msg = inbox.recv()
+                except EOFError:  # the parent is gone: this take is over
+                    return
                 if msg[0] != "block":
                     return
                 yield msg[1]
@@ -259,11 +273,13 @@ class RecognitionWorker:
         self._queue.put(message)
 
     def _sender(self) -> None:
-        while (message := self._queue.get()) is not None:
-            try:
+        try:
+            while (message := self._queue.get()) is not None:
                 self._inbox.send(message)
-            except (OSError, ValueError):  # the child is gone; the receiver reports it
-                return
+        except (OSError, ValueError):  # the child is gone; the receiver reports it
+            pass
+        finally:
+            self._inbox.close()  # the child sees the end of its input
 
     def _receiver(self) -> None:
         while True:
