@@ -297,7 +297,7 @@ def test_review_in_chromium(server, browser, tmp_path):
     # skip silence: a gap between two stretches of speech is jumped over
     js(d, "window.vr.players[arguments[0]].turn.speech = [[0.3, 1.0], [4.0, 5.0]]", turn)
     d.find_element(By.CSS_SELECTOR, f"#turn-{turn} input.skip-silence").click()
-    js(d, "const a = window.vr.players[arguments[0]].audio; a.playbackRate = 1; a.currentTime = 1.3; a.play()", turn)
+    js(d, "const a = window.vr.players[arguments[0]].audio; a.playbackRate = 1; a.currentTime = 1.3; a.play().catch(() => {})", turn)
     wait(d, lambda d: _now(d, turn) >= 3.8, message="skipped the silence")
     _pause(d, turn)
     d.find_element(By.CSS_SELECTOR, f"#turn-{turn} input.skip-silence").click()

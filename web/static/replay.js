@@ -152,7 +152,7 @@
 
     playBtn.addEventListener('click', function () {
       active = p;
-      if (audio.paused) audio.play(); else audio.pause();
+      if (audio.paused) safePlay(audio); else audio.pause();
     });
     const rate = section.querySelector('select.rate');
     if (rate) rate.addEventListener('change', function () {
@@ -214,8 +214,12 @@
   function playFrom(p, t) {
     active = p;
     seek(p, t);
-    const go = p.audio.play();
-    if (go && go.catch) go.catch(function () { /* autoplay refused: the playhead is there */ });
+    safePlay(p.audio);
+  }
+  // play() answers with a promise that fails when a pause comes first or autoplay is refused: never an error
+  function safePlay(audio) {
+    const go = audio.play();
+    if (go && go.catch) go.catch(function () { /* the playhead is there; the listener presses play again */ });
   }
 
   function seek(p, t) {
@@ -256,7 +260,7 @@
       if (tag === 'button') return;  // the focused button's own click
       e.preventDefault();
       active = p;
-      if (p.audio.paused) p.audio.play(); else p.audio.pause();
+      if (p.audio.paused) safePlay(p.audio); else p.audio.pause();
     } else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
       e.preventDefault();
       seek(p, t + (e.key === 'ArrowRight' ? 5 : -5));
@@ -429,6 +433,11 @@
             last = pt[0];
           });
           if (d) svg.appendChild(el('path', { d: d, fill: 'none', stroke: colour, 'stroke-width': 2, 'vector-effect': 'non-scaling-stroke' }));
+          // y ticks: the lane's round top and bottom values, at the right edge
+          [lo, hi].forEach(function (v, k) {
+            const label = String(Math.round(v)) === '-0' ? '0' : String(Math.round(v));
+            svg.appendChild(el('text', { x: W - 4, y: k ? top + 10 : top + h - 2, class: 'lane-tick', 'text-anchor': 'end' }, label));
+          });
           svg.appendChild(el('text', { x: 4, y: top + 11, class: 'lane-label' }, name + (band ? ' · green band: baseline ' + unit + ' (dashed: baseline)' : ' · no baseline')));
         }
         const lv = c.loudness.map(function (q) { return q[1]; });
