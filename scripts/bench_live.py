@@ -10,8 +10,15 @@ verdict ready to show, recogniser caught up, analysis stored.
     .venv/bin/python scripts/bench_live.py --replies 10
     .venv/bin/python scripts/bench_live.py --replies 10 --engine none --busy off   # one configuration
 
-Prints one line per configuration: median, p95 and max of the delay, and the share of blocks the device
-reported as lost (input overflows), which must stay 0.
+Prints one line per configuration: median, p95 and max of the delay, and the problems the device reported
+(input overflows), which must stay 0.
+
+What the speed costs in words: ``--wer DIR`` (a folder with manifest.csv: file, reference_text, as
+scripts/evaluate_asr.py reads) prints the corpus WER of PocketSphinx on each file decoded whole (what
+``voicerehearse transcribe`` does) and cut into utterances as a live take is (at pauses only, and also between
+words when an utterance would take longer to decode than the end-of-reply silence on this machine).
+
+    .venv/bin/python scripts/bench_live.py --wer ../shared/data/asr-dev --limit 25
 """
 
 from __future__ import annotations
@@ -134,6 +141,54 @@ def run(folder: Path, spoken: list[np.ndarray], engine: str, busy: bool) -> tupl
     return delays, problems, engine_used
 
 
+def word_errors(folder: Path, limit: int | None) -> None:
+    """Corpus WER of whole-file decoding vs the live utterance cutting, on the same files."""
+    import csv
+    import time
+
+    import soxr
+
+    from voicerehearse.live import transcribe_utterances
+    from voicerehearse.settings import load_settings
+    from voicerehearse.transcribe.engine import choose_engine, preload, transcribe_blocks, transcribe_file
+    from voicerehearse.transcribe.scoring import NO_ERRORS, wer
+
+    settings = load_settings()
+    choice = choose_engine("pocketsphinx")
+    preload(choice)
+    template = transcribe_blocks([np.zeros(160, np.int16)], sample_rate=SR, engine=choice)
+    with open(folder / "manifest.csv", newline="", encoding="utf-8") as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: r["file"])[:limit]
+    budget = settings.reply_end_silence_s - 0.25
+    pace: dict = {}
+    totals = {"whole file": NO_ERRORS, "live, cut at pauses": NO_ERRORS, "live, cut to decode in time": NO_ERRORS}
+    spent = dict.fromkeys(totals, 0.0)
+    audio_s = 0.0
+    for row in rows:
+        y, sr = sf.read(folder / row["file"], dtype="float32", always_2d=True)
+        y = y.mean(axis=1)
+        audio_s += y.size / sr
+        mic = soxr.resample(y, sr, SR) if sr != SR else y  # what a 16 kHz capture of it would deliver
+        pcm = np.clip(np.round(mic * 32767), -32768, 32767).astype(np.int16)
+        blocks = [pcm[i : i + 800] for i in range(0, pcm.size, 800)]
+        for name in totals:
+            began = time.perf_counter()
+            if name == "whole file":
+                said = transcribe_file(folder / row["file"], engine=choice, settings=settings)
+            else:
+                said = transcribe_utterances(blocks, choice=choice, sample_rate=SR, template=template,
+                                             level_dbfs_min=settings.reply_speech_level_dbfs,
+                                             max_s=12.0 if name == "live, cut at pauses" else None,
+                                             budget_s=budget, pace=pace)
+            spent[name] += time.perf_counter() - began
+            totals[name] = totals[name] + wer(row["reference_text"], said.text)
+    print(f"{len(rows)} files, {audio_s / 60:.1f} min (PocketSphinx; live cut for a {budget:.2f} s decode budget, "
+          f"measured decode {pace.get('rtf', 0):.2f} s per s of audio)")
+    for name, errors in totals.items():
+        print(f"  {name:28s} WER {errors.rate:.3f}  ({errors.reference_words} reference words, "
+              f"RTF {spent[name] / audio_s:.2f})")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--replies", type=int, default=10, help="replies per configuration (default 10)")
@@ -141,7 +196,13 @@ def main(argv=None) -> int:
                     help="'auto' = Vosk when a model resolves, else PocketSphinx (the default engine)")
     ap.add_argument("--busy", choices=("off", "on", "both"), default="both", help="the other core busy-looping")
     ap.add_argument("--speech", type=Path, default=None, help="a folder of WAV/FLAC replies instead of espeak-ng")
+    ap.add_argument("--wer", type=Path, default=None, metavar="DIR",
+                    help="instead: word error rate of the live utterance cutting vs whole-file decoding")
+    ap.add_argument("--limit", type=int, default=None, help="with --wer: the first N files of the manifest")
     args = ap.parse_args(argv)
+    if args.wer is not None:
+        word_errors(args.wer, args.limit)
+        return 0
     if args.speech is None and shutil.which("espeak-ng") is None:
         sys.exit("espeak-ng is needed for the replies (or pass --speech DIR)")
     engines = ("none", "auto") if args.engine == "both" else (args.engine,)

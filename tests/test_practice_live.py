@@ -171,3 +171,34 @@ def test_the_stored_analysis_is_what_analyze_gives_on_the_stored_take(tmp_path):
         record.pop("file")
         record.pop("practice", None)
     assert offline == stored
+
+
+def test_utterance_words_are_placed_in_take_time_and_long_ones_cut_for_a_slow_decoder(monkeypatch):
+    from voicerehearse import live
+    from voicerehearse.transcribe import engine
+
+    calls = []
+    clock = {"now": 0.0, "rtf": 0.5}  # the decoder's speed: seconds of decoding per second of audio
+
+    def fake_transcribe(blocks, *, sample_rate, engine):  # one word 0.1 s into every utterance it is given
+        frames = sum(b.shape[0] for b in blocks)
+        calls.append(frames / sample_rate)
+        clock["now"] += clock["rtf"] * frames / sample_rate
+        return Transcript("pocketsphinx", "test", "w", (Word("w", 0.1, 0.2, 1.0),))
+
+    monkeypatch.setattr(engine, "transcribe_blocks", fake_transcribe)
+    monkeypatch.setattr(live, "time", SimpleNamespace(perf_counter=lambda: clock["now"]))
+    template = Transcript("pocketsphinx", "test", "", ())
+    y = place(12.0, (1.0, trainee(1.0)), (4.0, trainee(6.0)))  # a short burst, then 6 s without a pause
+    blocks = [np.asarray(b) for b in blocks_of(y)]
+    kw = dict(choice=None, sample_rate=SR, template=template, level_dbfs_min=-42.0)
+    paused = live.transcribe_utterances(blocks, **kw, max_s=12.0)
+    assert [w.start for w in paused.words] == [pytest.approx(1.0 - live.LEAD_S + 0.1, abs=0.06),
+                                               pytest.approx(4.0 - live.LEAD_S + 0.1, abs=0.06)]
+    calls.clear()
+    live.transcribe_utterances(blocks, **kw, budget_s=1.35, pace={"rtf": 0.5})  # 6 s would take 3 s to decode
+    assert max(calls) <= 1.5 * 1.35 / 0.5 and len(calls) >= 4
+    calls.clear()
+    clock["rtf"] = 1.2
+    live.transcribe_utterances(blocks, **kw, budget_s=1.35, pace={"rtf": 1.2})  # slower than real time anyway
+    assert len(calls) == 2

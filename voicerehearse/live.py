@@ -118,7 +118,8 @@ def transcribe_utterances(blocks: Iterable[np.ndarray], *, choice, sample_rate: 
 
     The last utterance of a reply is decoded while the end-of-reply silence runs, so utterances are kept short
     enough to be decoded within ``budget_s``: their longest is ``budget_s`` / the decode time per second of audio
-    measured so far (kept in ``pace["rtf"]`` across calls; 0.6 until the first), within :data:`MIN_UTTERANCE_S` .. :data:`MAX_UTTERANCE_S`;
+    measured so far (kept in ``pace["rtf"]`` across calls; 0.6 until the first; no limit but
+    :data:`MAX_UTTERANCE_S` when decoding is slower than real time, where cutting cannot help), within :data:`MIN_UTTERANCE_S` .. :data:`MAX_UTTERANCE_S`;
     ``max_s`` fixes it instead. ``on_words`` gets the transcript so far after each utterance.
     """
     from voicerehearse.transcribe.engine import transcribe_blocks
@@ -129,8 +130,8 @@ def transcribe_utterances(blocks: Iterable[np.ndarray], *, choice, sample_rate: 
     def longest() -> float:
         if max_s is not None:
             return max_s
-        if budget_s is None:
-            return MAX_UTTERANCE_S
+        if budget_s is None or pace["rtf"] >= 1.0:  # slower than real time: the words fall behind whatever the
+            return MAX_UTTERANCE_S  # cut, and shorter utterances only cost accuracy
         return min(MAX_UTTERANCE_S, max(MIN_UTTERANCE_S, budget_s / pace["rtf"]))
 
     words: tuple[Word, ...] = ()
