@@ -94,15 +94,17 @@ def shown(path: str | os.PathLike) -> str:
 
 def expand_paths(args: Iterable[str | os.PathLike]) -> list[str]:
     """Files named by ``args`` in order: a file as is (even a missing one: it gets an error record), a folder as
-    the audio files under it (sorted), a glob (``*``, ``?``, ``[``, ``**``) as its sorted matches. A folder or
-    glob that matches nothing raises BatchError, since that is a mistake in the command, not a bad file."""
+    the audio files under it (sorted; a folder without any stays as one input and gets an error record), a glob
+    (``*``, ``?``, ``[``, ``**``) as its sorted matches. A glob that matches nothing raises BatchError, since
+    that is a mistake in the command, not a bad file."""
     out: list[str] = []
     for arg in args:
         arg = os.fspath(arg)
         if os.path.isdir(arg):
             found = sorted(str(p) for p in Path(arg).rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
-            if not found:
-                raise BatchError(f"{shown(arg)}: the folder holds no audio files ({', '.join(AUDIO_SUFFIXES[:4])} ...)")
+            if not found:  # one bad input among many: its own error record, the rest still run
+                out.append(arg)
+                continue
             out.extend(found)
         elif not os.path.lexists(arg) and any(c in arg for c in "*?["):
             found = sorted(p for p in glob.glob(arg, recursive=True) if os.path.isfile(p))

@@ -51,9 +51,31 @@ def _why(exc: Exception) -> str:
     return str(getattr(exc, "error_string", "") or exc)
 
 
-def _open(path: str | os.PathLike):
-    """The file opened by Python, so libsndfile never has to encode its name (non-UTF-8 names work)."""
-    return open(os.fsencode(path), "rb")
+def _encodable(path) -> bool:
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def open_file(path: str | os.PathLike):
+    """The file opened for libsndfile: by name (so extension-only formats such as raw .gsm are recognised), or
+    through a Python file object when the name is not valid UTF-8 (libsndfile cannot take such names)."""
+    return _Named(path) if _encodable(path) else open(os.fsencode(path), "rb")
+
+
+class _Named:
+    """A context manager standing for a file libsndfile opens by its own name."""
+
+    def __init__(self, path):
+        self.name = os.fspath(path)
+
+    def __enter__(self) -> str:
+        return self.name
+
+    def __exit__(self, *exc) -> None:
+        return None
 
 
 def probe(path: str | os.PathLike, settings=None) -> sf._SoundFileInfo:
@@ -63,7 +85,7 @@ def probe(path: str | os.PathLike, settings=None) -> sf._SoundFileInfo:
     if not path.is_file():
         raise AudioFormatError(f"{shown(path)}: no such file")
     try:
-        with _open(path) as fh:
+        with open_file(path) as fh:
             info = sf.info(fh)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioFormatError(f"{shown(path)}: not a readable audio file ({_why(exc)})") from None
@@ -119,7 +141,7 @@ def load_audio(path: str | os.PathLike, *, settings=None, keep_channels: bool = 
     settings = settings or load_settings()
     info = probe(path, settings)
     try:
-        with _open(path) as fh, sf.SoundFile(fh) as f:
+        with open_file(path) as fh, sf.SoundFile(fh) as f:
             sr, channels = f.samplerate, f.channels
             # pass 1: finiteness, the DC offset of each channel, and how much of the file really decodes
             total, dc = 0, np.zeros(channels)
@@ -132,7 +154,7 @@ def load_audio(path: str | os.PathLike, *, settings=None, keep_channels: bool = 
             raise AudioFormatError(f"{shown(path)}: the file holds no audio")
         _check_duration(path, total / sr, settings)
         dc = (dc / total).astype(np.float32)  # a biased mic's DC offset is not sound
-        with _open(path) as fh, sf.SoundFile(fh) as f:  # pass 2 (reopened: a damaged file cannot seek back)
+        with open_file(path) as fh, sf.SoundFile(fh) as f:  # pass 2 (reopened: a damaged file cannot seek back)
             samples = _decode_resampled(f, total, dc, keep_channels and channels > 1,
                                         settings.analysis_sample_rate_hz)
     except (sf.LibsndfileError, RuntimeError) as exc:

@@ -228,7 +228,7 @@ def report(session_id, fmt, output, data_dir):
 
 
 @click.command("import")
-@click.argument("recording", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("recording", type=click.Path(path_type=Path))  # a missing file or a folder: one line from the loader
 @click.option("--trainee", required=True, help="Whose recording this is.")
 @click.option("--title", default=None, help="Session title (default: the file name).")
 @click.option("--stereo", default=None, metavar="agent=N,customer=M", help="Two-channel call layout.")

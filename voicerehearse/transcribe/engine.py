@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from voicerehearse.audio.io import open_file, probe, shown
 from voicerehearse.errors import (
     AudioDurationError, AudioFormatError, ConfigError, ModelNotFoundError, VoiceRehearseError,
 )
@@ -178,9 +179,17 @@ def transcribe_file(
     choice = engine if isinstance(engine, EngineChoice) else choose_engine(engine, model, settings=settings)
     path = Path(path)
     if not path.is_file():
-        raise AudioFormatError(f"{path}: {'a folder, not an audio file' if path.is_dir() else 'no such file'}")
+        raise AudioFormatError(f"{shown(path)}: {'a folder, not an audio file' if path.is_dir() else 'no such file'}")
+    seekable_info = None
     try:
-        with sf.SoundFile(str(path)) as f:
+        with open_file(path) as fh:
+            seekable_info = sf.info(fh)
+    except (sf.SoundFileError, RuntimeError, ValueError):
+        pass  # unreadable, or not seekable (GSM): found out below
+    if seekable_info is not None and seekable_info.frames > 0:
+        probe(path, settings)  # rate, channels and decoded size from the header, before any decoding
+    try:
+        with open_file(path) as fh, sf.SoundFile(fh) as f:
             if f.samplerate <= 0 or (f.frames == 0 and f.seekable()):
                 raise AudioFormatError(f"{path}: the file holds no audio")
             check_duration(path, f.frames / f.samplerate, settings)  # before any decoding
@@ -191,11 +200,11 @@ def transcribe_file(
                 blocks = (b[:, channel] for b in blocks)
             return transcribe_blocks(blocks, sample_rate=f.samplerate, engine=choice, on_partial=on_partial)
     except (sf.SoundFileError, RuntimeError, ValueError) as exc:
-        raise AudioFormatError(f"{path}: not a readable audio file ({_one_line(exc)})") from None
+        raise AudioFormatError(f"{shown(path)}: not a readable audio file ({_one_line(exc)})") from None
     except AudioFormatError as exc:
-        if str(exc).startswith(str(path)):
+        if str(exc).startswith(shown(path)):
             raise
-        raise AudioFormatError(f"{path}: {exc}") from None
+        raise AudioFormatError(f"{shown(path)}: {exc}") from None
 
 
 def check_duration(path, duration_s: float, settings) -> None:
