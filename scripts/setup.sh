@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras=""
-apt_pkgs=(libportaudio2 libsndfile1 espeak-ng sox)
+apt_pkgs=(libportaudio2 libsndfile1 espeak-ng sox libpango-1.0-0 libpangoft2-1.0-0)  # pango: PDF reports
 if [[ "${1:-}" == "--test" ]]; then
   extras="[test]"
   apt_pkgs+=(chromium chromium-driver)  # the coach report's browser test (Debian's Chromium, never a download)

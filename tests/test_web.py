@@ -380,7 +380,13 @@ def test_exports_in_every_format(env, coach):
     assert r.mimetype == "text/vtt" and r.get_data(as_text=True).startswith("WEBVTT")
     r = coach.get(base + ".html")
     assert r.mimetype == "text/html" and "Late-fee waiver" in r.get_data(as_text=True)
-    assert coach.get(base + ".pdf").status_code == 404
+    from voicerehearse.report import WRITERS
+
+    for fmt, writer in WRITERS.items():  # every registered writer is served, with its own type
+        r = coach.get(f"{base}.{writer.extension}")
+        assert r.status_code == 200 and r.mimetype == writer.mimetype, fmt
+    assert coach.get(base + ".pdf").get_data()[:5] == b"%PDF-"
+    assert coach.get(base + ".doc").status_code == 404
 
 
 # ---------------------------------------------------------------- import
