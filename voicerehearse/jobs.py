@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -153,31 +155,34 @@ def fail(store, job: Job, error: str, *, retry: bool = False) -> bool:
 
 
 def run_import(store, settings, payload: dict, progress: Callable[[float], None]) -> dict:
-    """Analyse (and transcribe) one uploaded recording and store it as a session — once, even when a previous
-    attempt died after storing it. Payload: ``audio`` (a file in the store's incoming folder), ``trainee``,
-    ``title``, optional ``stereo`` ("agent=0,customer=1") and ``engine``."""
-    from sqlalchemy import select as sql_select
-
-    from voicerehearse.pipeline import StereoLayout, analyze_file
-    from voicerehearse.schema import analysis_record
-    from voicerehearse.sessions import add_session, latest_baseline
+    """Import one uploaded call through :func:`voicerehearse.importing.import_call` (analysis, words, redaction,
+    storage) — once, even when a previous attempt died after storing it. Payload: ``audio`` (the upload in the
+    store's upload folder, removed once stored), ``trainee``, optional ``title``, ``display_name``, ``stereo``
+    ("agent=0,customer=1"), ``engine`` ("auto" / "none"), ``baseline`` and ``note``."""
+    from voicerehearse.importing import import_call
+    from voicerehearse.pipeline import StereoLayout
     from voicerehearse.store import PracticeSession
 
-    tag = f"job {payload['job_key']}"
+    tag = f"[job {payload['job_key']}]"
     with store.session() as db:
-        found = db.scalar(sql_select(PracticeSession.id).where(PracticeSession.note == tag))
+        found = db.scalar(select(PracticeSession.id).where(PracticeSession.note.like(f"%{tag}")))
     if found is not None:
+        Path(payload["audio"]).unlink(missing_ok=True)
         return {"session_id": found, "again": True}
-    progress(0.1)
-    layout = StereoLayout.parse(payload["stereo"]) if payload.get("stereo") else None
-    analysis = analyze_file(payload["audio"], settings=settings, stereo=layout,
-                            baseline=latest_baseline(store, payload["trainee"]))
-    progress(0.8)
-    record = analysis_record(analysis)
-    session_id = add_session(store, trainee=payload["trainee"], scenario_id="import",
-                             scenario_title=payload.get("title") or "Imported call", source="import",
-                             turns=[{"audio": payload["audio"], "record": record, "move": True}], note=tag)
-    return {"session_id": session_id, "label": record["delivery"]["label"]}
+    progress(0.05)
+    engine = None
+    if payload.get("engine", "auto") != "none":
+        from voicerehearse.transcribe.engine import choose_engine
+
+        engine = choose_engine(payload.get("engine", "auto"), settings=settings)
+    name = payload.get("display_name") or Path(payload["audio"]).name
+    result = import_call(store, payload["audio"], trainee=payload["trainee"], title=payload.get("title"),
+                         display_name=name, settings=settings, engine=engine,
+                         stereo=StereoLayout.parse(payload["stereo"]) if payload.get("stereo") else None,
+                         baseline=payload.get("baseline", "latest"),
+                         note=f"{payload.get('note') or 'Imported from ' + name} {tag}")
+    Path(payload["audio"]).unlink(missing_ok=True)
+    return {"session_id": result.session_id, "label": result.label}
 
 
 HANDLERS: dict[str, Callable[..., dict]] = {
@@ -256,3 +261,13 @@ def describe(job: Job | None) -> dict[str, Any]:
     if job.result and "session_id" in job.result:
         out["session_id"] = job.result["session_id"]
     return out
+
+
+def start_embedded(store, settings, *, threads: int = 1) -> threading.Event:
+    """Worker threads inside this process (the coach server's default: no extra server to run). Returns the event
+    that stops them."""
+    stop = threading.Event()
+    for n in range(threads):
+        threading.Thread(target=run_worker, args=(store, settings), kwargs={"stop": stop.is_set},
+                         name=f"voicerehearse-jobs-{n}", daemon=True).start()
+    return stop

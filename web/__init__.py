@@ -80,6 +80,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         WAVEFORM_PEAKS=1200,  # points per turn drawn by the waveform
         COMPRESS=True,  # gzip text responses for clients that accept it
+        BACKGROUND_IMPORTS=False,  # True: uploads are queued as jobs (voicerehearse serve turns it on)
+        EMBEDDED_WORKERS=0,  # job worker threads inside this process (serve: 1; 0 = run `voicerehearse worker`)
     )
     if test_config:
         app.config.update(test_config)
@@ -93,16 +95,21 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(store.data_dir)
     app.extensions["voicerehearse.store"] = store
     app.config.setdefault("VENDOR_PRESENT", vendor_assets_present())
+    if app.config["EMBEDDED_WORKERS"]:
+        from voicerehearse import jobs as job_queue
 
-    from voicerehearse.web import (assets, auth, comments, compress, csrf, errors, exports, imports, media, replay,
-                                   trainees)
+        app.extensions["voicerehearse.jobs"] = job_queue.start_embedded(store, settings,
+                                                                         threads=app.config["EMBEDDED_WORKERS"])
+
+    from voicerehearse.web import (assets, auth, comments, compress, csrf, errors, exports, imports, jobs, media,
+                                   replay, trainees)
 
     errors.init_app(app)
     assets.init_app(app)  # static_url(): content-hashed, cached for a year
     compress.init_app(app)  # gzip for HTML, JSON, JS, CSS when accepted; never audio or Range answers
     auth.init_app(app)  # before CSRF: an anonymous post is a 401, not a token error
     csrf.init_app(app)
-    for bp in (auth.bp, trainees.bp, replay.bp, comments.bp, media.bp, exports.bp, imports.bp):
+    for bp in (auth.bp, trainees.bp, replay.bp, comments.bp, media.bp, exports.bp, imports.bp, jobs.bp):
         app.register_blueprint(bp)
     from voicerehearse.web import review  # the review workflow: status, scorecards, replies
     app.register_blueprint(review.bp)

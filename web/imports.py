@@ -62,6 +62,15 @@ def import_recording():
     layout = CHANNEL_MODES[mode][1]
     fd, tmp = tempfile.mkstemp(suffix=suffix, dir=get_store().audio_dir("uploads"))
     os.close(fd)
+    if current_app.config["BACKGROUND_IMPORTS"]:  # queue it and answer at once; a worker stores it
+        from voicerehearse import jobs
+
+        upload.save(tmp)
+        job_id = jobs.enqueue(get_store(), "import", {
+            "audio": tmp, "trainee": values["trainee"], "title": values["title"] or None,
+            "display_name": upload.filename, "stereo": layout, "engine": "auto", "baseline": rule,
+            "note": f"Imported from {upload.filename} ({CHANNEL_MODES[mode][0]})"})
+        return redirect(url_for("jobs.job_page", job_id=job_id), 303)
     try:
         upload.save(tmp)
         settings = current_app.config["SETTINGS"]

@@ -85,9 +85,12 @@ def _reason(exc: Exception) -> str:
               help="Send the login cookie over HTTPS only (default: on with a --host other than this machine; "
                    "put the server behind an HTTPS proxy then).")
 @click.option("--debug", is_flag=True, help="Flask development server with the debugger (never on a shared machine).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(0, 64),
+              help="Job threads in this server that analyse uploaded calls; 0: run `voicerehearse worker` "
+                   "processes instead (on this or other machines sharing the database).")
 @data_dir_option
 @domain_errors
-def serve(host, port, secure_cookies, debug, data_dir):
+def serve(host, port, secure_cookies, debug, workers, data_dir):
     """Serve the coach's web report: trainees, session replay, comments, progress, imports, exports."""
     from sqlalchemy import func, select
 
@@ -99,7 +102,8 @@ def serve(host, port, secure_cookies, debug, data_dir):
         secure_cookies = host not in LOOPBACK
     app = create_app({"SETTINGS": settings, "DATA_DIR": str(data_dir or default_data_dir(settings)),
                       "DATABASE_URL": settings.database_url, "AUDIO_DIR": settings.audio_dir,
-                      "SESSION_COOKIE_SECURE": secure_cookies})
+                      "SESSION_COOKIE_SECURE": secure_cookies, "BACKGROUND_IMPORTS": True,
+                      "EMBEDDED_WORKERS": workers})
     store = app.extensions["voicerehearse.store"]
     with store.session() as db:
         if not db.scalar(select(func.count(User.id))):
