@@ -189,3 +189,12 @@ def test_every_builtin_call_can_end_and_every_turn_can_be_reached():
         assert reached == {t.id for t in s.turns}, s.id
         assert len(ends) >= 2 and ends <= {"resolved", "escalated", "hung_up"}, (s.id, ends)
         assert any(t.branches for t in s.turns), s.id
+
+
+def test_a_pack_can_name_the_rubric_its_calls_are_scored_with(tmp_path):
+    top, turns = GOOD.split("[[turns]]", 1)
+    s = load_pack(_pack(tmp_path, top + 'rubric = "service-call"\n\n[[turns]]' + turns))
+    assert s.rubric == "service-call"
+    assert load_pack(_pack(tmp_path, GOOD)).rubric is None
+    with pytest.raises(ScenarioError, match="rubric: must name"):
+        load_pack(_pack(tmp_path, top + "rubric = 3\n\n[[turns]]" + turns))

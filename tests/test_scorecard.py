@@ -46,6 +46,7 @@ def test_interrupting_and_blaming_fail_with_the_moment():
     by_id = {r.criterion.id: r for r in card.results}
     finish = by_id["lets-customer-finish"]
     assert finish.points == 0.0 and finish.turn == 1 and finish.start == pytest.approx(1.0, abs=0.1)
+    assert "talking over the customer" in finish.rationale  # people's words, not the cue's name
     assert by_id["no-blame-or-ultimatum"].points == 0.0 and "calm down" in by_id["no-blame-or-ultimatum"].rationale
     assert by_id["empathy-early"].points == 0.0
     assert card.complete and not card.passed and card.score_pct < 30

@@ -72,11 +72,17 @@ def _evidence(turns: Sequence[Analysis], cues: tuple[str, ...], turn: int | None
             continue
         for r in a.delivery.reasons:
             if r.cue in cues:
-                yield n, r.start, r.end, r.phrase or r.cue.replace("_", " ")
+                yield n, r.start, r.end, r.phrase or _plain(r.cue)
         rough = a.transcript is not None and a.transcript.rough
         for c in () if rough else a.cues:  # the rough fallback's words are never evidence
             if c.category in cues and not any(r.cue == c.category and r.start == c.start for r in a.delivery.reasons):
                 yield n, c.start, c.end, c.phrase
+
+
+def _plain(cue: str) -> str:
+    from voicerehearse.coaching import plain
+
+    return plain(cue)
 
 
 def _where(n, start):

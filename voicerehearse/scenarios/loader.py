@@ -23,7 +23,7 @@ from voicerehearse.scenarios.model import (CALL_KINDS, DIFFICULTIES, EVENTS, OUT
 SCENARIOS_ENV = "VOICEREHEARSE_SCENARIOS"
 BUILTIN_DIR = Path(__file__).resolve().parent / "packs"
 CUE_NAMES = tuple(c.name for c in CATEGORIES)
-_TOP_KEYS = {"id", "title", "difficulty", "call", "summary", "briefing", "turns"}
+_TOP_KEYS = {"id", "title", "difficulty", "call", "summary", "briefing", "turns", "rubric"}
 _TURN_KEYS = {"id", "customer", "audio", "goal", "expect", "avoid", "model_lines", "branches", "next", "end",
               "timeout_s"}
 _BRANCH_KEYS = {"when", "goto", "end"}
@@ -176,7 +176,10 @@ def load_pack(path: str | os.PathLike) -> Scenario:
                                   end=_outcome(path, raw.get("end"), f"{where}.end"),
                                   timeout_s=float(timeout) if timeout is not None else None))
     _check_graph(path, turns)
-    return Scenario(sid, title, difficulty, call, summary, briefing, tuple(turns), path.resolve())
+    rubric = data.get("rubric")
+    if rubric is not None and (not isinstance(rubric, str) or not rubric.strip()):
+        _fail(path, "rubric", f"must name a scorecard rubric (e.g. \"service-call\"), got {rubric!r}")
+    return Scenario(sid, title, difficulty, call, summary, briefing, tuple(turns), path.resolve(), rubric=rubric)
 
 
 def pack_dirs(user_dirs: Iterable[str | os.PathLike] | None = None, env: Mapping[str, str] | None = None) -> tuple[Path, ...]:

@@ -56,6 +56,7 @@ class Scenario:
     briefing: str  # what the agent knows before the call starts (policy, account facts)
     turns: tuple[ScenarioTurn, ...]
     source: Path  # the pack file
+    rubric: str | None = None  # the scorecard rubric coaches score it with (None: the default)
 
     @property
     def builtin(self) -> bool:
