@@ -1,7 +1,9 @@
 """Runs a practice session: prompt -> capture -> analyse -> store. Wires the stages; computes nothing itself.
 
 The terminal (or a test) sees the session through a :class:`SessionView`; audio comes from :func:`open_blocks`
-— the live duplex stream, optionally with recorded replies mixed in (``--replies``).
+— the live duplex stream, optionally with recorded replies mixed in (``--replies``). While a take records, the
+words and a provisional verdict are worked out beside it (:mod:`voicerehearse.live`), so the verdict on the whole
+take is ready, and timed, from the moment the reply ends.
 Every take is written to disk as it is captured (:mod:`voicerehearse.audio.takes`), so a crash, Ctrl-C,
 a full disk or a failing device never loses more than the last fraction of a second.
 """
@@ -306,7 +308,6 @@ class Take:
     output_delay_s: float  # playback + capture latency: the prompt is heard this much after its start frame
     writer: TakeWriter = field(repr=False, compare=False)  # holds the WAV (and its sidecar) until stored
     ended_at: float = 0.0  # time.monotonic() when the take's last block was captured: the reply's end
-    provisional: Analysis | None = field(default=None, repr=False, compare=False)  # the last live verdict
 
     def settle(self) -> None:
         """Stored (as far as it can be): drop the sidecar, so recovery never stores it again."""
@@ -411,7 +412,7 @@ def _take(stem: Path, meta: dict, options: RehearsalOptions, prompt: PromptSourc
     if words is not None and words.error is not None:
         view.notice(f"{words.error}; judging this reply from the audio only")
     return Take(wav, result, transcript, error, interrupted, delay, writer,
-                ended_at if ended_at is not None else last_block_at[0], provisional.latest)
+                ended_at if ended_at is not None else last_block_at[0])
 
 
 # --------------------------------------------------------------------------- calibration
