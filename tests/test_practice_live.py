@@ -42,6 +42,7 @@ def _scripted(tmp, reply, *extra, clocked=True, engine="none"):
     return out
 
 
+@pytest.mark.slow  # PortAudio through the virtual microphone
 def test_the_delay_shown_is_counted_from_the_end_of_the_reply(tmp_path):
     """The reply ends after 1.6 s of silence; the figure is what follows that, not the silence itself."""
     out = _scripted(tmp_path, place(3.0, (0.0, trainee(2.5))), "--end-silence", "1.6")
@@ -129,6 +130,7 @@ print(json.dumps(seen))
 """
 
 
+@pytest.mark.slow  # PortAudio through the virtual microphone
 def test_a_provisional_verdict_is_kept_up_to_date_during_a_long_reply(tmp_path):
     speech_end_s = 1.3 + 8.0  # the customer's line ends at 1.3 s; the reply speaks from there for 8 s
     pack = write_pack(tmp_path / "packs", [customer(seed=3, duration_s=1.0)])
@@ -145,6 +147,7 @@ def test_a_provisional_verdict_is_kept_up_to_date_during_a_long_reply(tmp_path):
     assert len({run for _, _, run in during}) >= 3  # renewed as the reply goes on, not computed once
 
 
+@pytest.mark.slow  # PortAudio through the virtual microphone
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (scripts/setup.sh)")
 def test_the_stored_analysis_is_what_analyze_gives_on_the_stored_take(tmp_path):
     from voicerehearse.audio.io import resample
