@@ -210,3 +210,21 @@ def test_sessions_list_cli(tmp_path, call_file):
     assert [(r["id"], r["trainee"], r["dispute_reason"]) for r in rows] == [(sid, "Robin", "not me")]
     out = runner.invoke(main, ["sessions", "list", "--trainee", "Nobody", "--data-dir", str(tmp_path / "data")])
     assert out.output.strip() == "No sessions."
+
+
+def test_a_call_whose_file_name_is_not_utf8_imports(tmp_path):
+    import os
+
+    import soundfile as sf
+    from click.testing import CliRunner
+
+    from synth import SR, voice
+    from voicerehearse.cli import main
+
+    path = tmp_path / os.fsdecode(b"caf\xe9-call.wav")
+    sf.write(tmp_path / "plain.wav", voice(3.0, syllable_hz=4), SR)
+    (tmp_path / "plain.wav").rename(path)
+    r = CliRunner().invoke(main, ["import", str(path), "--trainee", "Robin", "--engine", "none",
+                                  "--data-dir", str(tmp_path / "data")])
+    assert r.exit_code == 0, r.output
+    assert "Stored session" in r.output or "session" in r.output.lower()

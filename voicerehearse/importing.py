@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicerehearse.audio.io import shown
 from voicerehearse.errors import ConfigError
 
 BASELINE_RULES = ("latest", "none")
@@ -83,7 +84,7 @@ def import_call(store, path: str | os.PathLike, *, trainee: str, title: str | No
     if baseline not in BASELINE_RULES:
         raise ConfigError(f"baseline must be one of {', '.join(BASELINE_RULES)}, got {baseline!r}")
     path = Path(path)
-    name = display_name or path.name
+    name = shown(display_name or path.name)  # printable and storable, also when the name is not UTF-8
     call = None
     if engine is not None:
         channels = {"agent": stereo.agent, "customer": stereo.customer} if stereo is not None else None
