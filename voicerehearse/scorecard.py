@@ -115,8 +115,11 @@ def _latency_under(c: Criterion, turns):
     n, worst = max(timed, key=lambda item: item[1].response_latency_s)
     lat = worst.response_latency_s
     ok = lat < c.value
-    return CriterionResult(c, 1.0 if ok else 0.0, f"longest wait {lat:.1f} s ({_where(n, worst.prompt_end_s)})",
-                           n, worst.prompt_end_s, worst.reply_start_s)
+    if lat < 0:  # no wait at all: the reply began before the customer finished (judged by the interruption rule)
+        why = f"no wait: every reply began before the customer finished (turn {n}, {-lat:.1f} s early)"
+    else:
+        why = f"longest wait {lat:.1f} s ({_where(n, worst.prompt_end_s)})"
+    return CriterionResult(c, 1.0 if ok else 0.0, why, n, worst.prompt_end_s, worst.reply_start_s)
 
 
 def _assertive_share(c: Criterion, turns):
