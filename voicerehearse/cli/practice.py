@@ -218,7 +218,8 @@ class RichView:
             pace.append(f"{60 * len(partial.words) / speaking_s:.0f} wpm")
         grid.add_row("Pace", " · ".join(pace))
         if partial is not None and partial.text:
-            grid.add_row("Heard", Text(partial.text[-80:], style="dim"))
+            heard = "Heard (rough)" if partial.rough or partial.note else "Heard"  # the fallback's words, labelled
+            grid.add_row(heard, Text(partial.text[-80:], style="dim"))
         if provisional is not None and p.reply_heard and provisional.delivery.label in STYLE_COLOURS:
             label = provisional.delivery.label
             grid.add_row("So far", Text.assemble((label, STYLE_COLOURS[label]), (" (provisional)", "dim")))
