@@ -36,11 +36,12 @@ def english(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def gsm_files(english) -> dict[str, Path]:
-    """The sentence as 8 kHz GSM 6.10, in a WAV and raw: libsndfile reads both but cannot seek in them."""
+    """The sentence as 8 kHz GSM 6.10, in a WAV and raw: libsndfile reads both but cannot seek in them. No dither
+    (-D): sox dithers with fresh random noise each run, which made the decoded words differ from run to run."""
     _need("sox")
     out = {"wav": english.with_name("gsm.wav"), "raw": english.with_name("call.gsm")}
-    subprocess.run(["sox", str(english), "-r", "8000", "-e", "gsm-full-rate", str(out["wav"])], check=True)
-    subprocess.run(["sox", str(english), "-r", "8000", "-t", "gsm", str(out["raw"])], check=True)
+    subprocess.run(["sox", "-D", str(english), "-r", "8000", "-e", "gsm-full-rate", str(out["wav"])], check=True)
+    subprocess.run(["sox", "-D", str(english), "-r", "8000", "-t", "gsm", str(out["raw"])], check=True)
     assert not sf.SoundFile(str(out["wav"])).seekable()  # the case SoundFile.blocks() cannot handle
     return out
 
