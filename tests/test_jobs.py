@@ -112,3 +112,24 @@ def test_a_killed_worker_process_loses_nothing(tmp_path):
     assert all(jobs.status(store, i).status == "done" for i in ids)
     assert _sessions(store) == len(ids)  # each call stored exactly once
     assert "job" in second.stdout
+
+
+def test_import_in_the_background_queues_a_job_the_worker_stores(tmp_path):
+    from click.testing import CliRunner
+
+    from voicerehearse.cli import main
+
+    call = tmp_path / "call.wav"
+    sf.write(call, place(4.0, (0.3, voice(3.4, syllable_hz=4))), SR)
+    data = tmp_path / "data"
+    r = CliRunner().invoke(main, ["import", str(call), "--trainee", "Robin", "--engine", "none", "--background",
+                                  "--data-dir", str(data)])
+    assert r.exit_code == 0 and "Queued job" in r.output, r.output
+    store = Store.open(data)
+    assert _sessions(store) == 0 and call.exists()  # nothing stored yet, the caller's file untouched
+    r = CliRunner().invoke(main, ["worker", "--once", "--data-dir", str(data)])
+    assert r.exit_code == 0, r.output
+    assert _sessions(store) == 1
+    missing = CliRunner().invoke(main, ["import", str(tmp_path / "nope.wav"), "--trainee", "R", "--background",
+                                        "--data-dir", str(data)])
+    assert missing.exit_code == 1 and "no such file" in missing.output

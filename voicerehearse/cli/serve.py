@@ -231,12 +231,28 @@ def report(session_id, fmt, output, data_dir):
         click.echo(f"Wrote {output}", err=True)
 
 
+def _queue_import(store, settings, recording: Path, **payload) -> int:
+    """Check the file from its header, copy it into the store's upload folder and queue its import job."""
+    import os
+    import shutil
+    import tempfile
+
+    from voicerehearse import jobs
+    from voicerehearse.audio.io import probe, shown
+
+    probe(recording, settings)  # a missing, unreadable or out-of-bounds file is one line now, not a failed job
+    fd, copy = tempfile.mkstemp(suffix=recording.suffix.lower(), dir=store.audio_dir("uploads"))
+    os.close(fd)
+    shutil.copyfile(recording, copy)
+    return jobs.enqueue(store, "import", {"audio": copy, "display_name": shown(recording.name), **payload})
+
+
 @click.command("import")
 @click.argument("recording", type=click.Path(path_type=Path))  # a missing file or a folder: one line from the loader
 @click.option("--trainee", required=True, help="Whose recording this is.")
 @click.option("--title", default=None, help="Session title (default: the file name).")
 @click.option("--stereo", default=None, metavar="agent=N,customer=M", help="Two-channel call layout.")
-@click.option("--engine", type=click.Choice(("auto", "vosk", "pocketsphinx", "none")), default="auto",
+@click.option("--engine", type=click.Choice(engine_choices(none=True)), default="auto",
               show_default=True, help="Speech recogniser for the call's words (each side of a two-channel call "
                                       "on its own); 'none' = acoustic only.")
 @click.option("--model", type=click.Path(file_okay=False, path_type=Path), help="Vosk model folder.")
@@ -244,9 +260,11 @@ def report(session_id, fmt, output, data_dir):
               show_default=True, help="Judge the voice against the trainee's latest calibration read ('latest', "
                                       "as `analyze --baseline THAT_READ`), or a typical level ('none', as "
                                       "`analyze` without --baseline).")
+@click.option("--background", is_flag=True,
+              help="Queue the call and return at once; `voicerehearse worker` (or `serve`) analyses and stores it.")
 @data_dir_option
 @domain_errors
-def import_cmd(recording, trainee, title, stereo, engine, model, baseline_rule, data_dir):
+def import_cmd(recording, trainee, title, stereo, engine, model, baseline_rule, background, data_dir):
     """Analyse and transcribe RECORDING and store it as a session for review in the web report.
 
     The reply is judged against the trainee's latest stored calibration read, when there is one (--baseline).
@@ -260,6 +278,11 @@ def import_cmd(recording, trainee, title, stereo, engine, model, baseline_rule, 
     settings = _settings()
     store = _store(data_dir, settings)
     layout = StereoLayout.parse(stereo) if stereo else None
+    if background:
+        job_id = _queue_import(store, settings, recording, trainee=trainee, title=title, stereo=stereo,
+                               engine=engine, baseline=baseline_rule)
+        click.echo(f"Queued job {job_id}: `voicerehearse worker` (or the server) analyses and stores it")
+        return
     recogniser = choose_engine(engine, model, settings=settings) if engine != "none" else None
     result = import_call(store, recording, trainee=trainee, title=title, stereo=layout, engine=recogniser,
                          settings=settings, baseline=baseline_rule)
