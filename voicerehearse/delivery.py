@@ -153,10 +153,10 @@ def cue_excess(tone: ToneMetrics, pace: PaceMetrics, baseline: Baseline | None, 
 
 def _threshold(cue: AcousticCue, baseline: Baseline | None, settings) -> float:
     """The cue's threshold in its own unit (a difference from the baseline; a ratio for the rate)."""
-    k = settings.cue_threshold_spreads * _spread(cue, baseline, settings)
+    spread, k = _spread(cue, baseline, settings), settings.cue_threshold_spreads
     if cue.measure == "rate":
-        return round((1 + _spread(cue, baseline, settings) / 100) ** (cue.direction * settings.cue_threshold_spreads), 3)
-    return round(cue.direction * k, 3)
+        return round((1 + spread / 100) ** (cue.direction * k), 3)
+    return round(cue.direction * k * spread, 3)
 
 
 def _stretch(tone: ToneMetrics, crosses, span) -> tuple[float, float]:

@@ -92,11 +92,13 @@ def probe(path: str | os.PathLike, settings=None) -> sf._SoundFileInfo:
     if info.frames <= 0 or info.samplerate <= 0:
         raise AudioFormatError(f"{shown(path)}: the file holds no audio")
     if settings is not None:
-        _check_bounds(path, info.samplerate, info.channels, info.frames, settings)
+        check_bounds(path, info.samplerate, info.channels, info.frames, settings)
     return info
 
 
-def _check_bounds(path, sr: int, channels: int, frames: int, settings) -> None:
+def check_bounds(path, sr: int, channels: int, frames: int, settings) -> None:
+    """AudioFormatError / AudioDurationError when a header's rate, channel count, duration or decoded size
+    (frames x channels) is outside the settings' bounds: checked before anything is decoded."""
     if not settings.min_sample_rate_hz <= sr <= settings.max_sample_rate_hz:
         raise AudioFormatError(
             f"{shown(path)}: a sample rate of {sr} Hz is outside min_sample_rate_hz={settings.min_sample_rate_hz} .. "

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from voicerehearse.audio.io import open_file, probe, shown
+from voicerehearse.audio.io import check_bounds, open_file, shown
 from voicerehearse.errors import (
     AudioDurationError, AudioFormatError, ConfigError, ModelNotFoundError, VoiceRehearseError,
 )
@@ -180,19 +180,12 @@ def transcribe_file(
     path = Path(path)
     if not path.is_file():
         raise AudioFormatError(f"{shown(path)}: {'a folder, not an audio file' if path.is_dir() else 'no such file'}")
-    seekable_info = None
-    try:
-        with open_file(path) as fh:
-            seekable_info = sf.info(fh)
-    except (sf.SoundFileError, RuntimeError, ValueError):
-        pass  # unreadable, or not seekable (GSM): found out below
-    if seekable_info is not None and seekable_info.frames > 0:
-        probe(path, settings)  # rate, channels and decoded size from the header, before any decoding
     try:
         with open_file(path) as fh, sf.SoundFile(fh) as f:
             if f.samplerate <= 0 or (f.frames == 0 and f.seekable()):
                 raise AudioFormatError(f"{path}: the file holds no audio")
-            check_duration(path, f.frames / f.samplerate, settings)  # before any decoding
+            if f.frames > 0:  # rate, channels, length and decoded size from the header, before any decoding
+                check_bounds(path, f.samplerate, f.channels, f.frames, settings)
             blocks = read_blocks(f, path, max_frames=int(settings.max_duration_s * f.samplerate))
             if channel is not None:
                 if not 0 <= channel < f.channels:
@@ -205,13 +198,6 @@ def transcribe_file(
         if str(exc).startswith(shown(path)):
             raise
         raise AudioFormatError(f"{shown(path)}: {exc}") from None
-
-
-def check_duration(path, duration_s: float, settings) -> None:
-    """AudioDurationError when ``duration_s`` is over ``max_duration_s`` (too long to decode)."""
-    if duration_s > settings.max_duration_s:
-        raise AudioDurationError(
-            f"{path}: {duration_s:.0f} s of audio is longer than max_duration_s={settings.max_duration_s:g} s")
 
 
 def read_blocks(f: sf.SoundFile, path, *, max_frames: int, blocksize: int = FILE_BLOCK_FRAMES) -> Iterator[np.ndarray]:
