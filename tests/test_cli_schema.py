@@ -89,12 +89,12 @@ def test_summary_output_and_one_line_errors(files):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--stereo", "agent=0"], "--stereo expects"),
-    (["--stereo", "agent=0,customer=1"], "needs channels"),
+    (["--stereo", "agent=0"], "is written 'agent=N,customer=M', got 'agent=0' (--stereo)"),
+    (["--stereo", "agent=0,customer=1"], "needs channels 0 and 1, the file has 1 (--stereo)"),
     (["--set", "min_pause_s=fast"], "must be float"),
     (["--set", "no_such=1"], "unknown setting"),
     (["--config", "/nonexistent.toml"], "config file not found"),
-    (["--prompt-start", "-1", "--prompt", "PROMPT"], "--prompt-start must be"),
+    (["--prompt-start", "-1", "--prompt", "PROMPT"], "must start at a time >= 0 s, got -1 (--prompt-start)"),
     (["--transcript", "/nonexistent.json"], "transcript not found"),
 ])
 def test_bad_options_are_one_clear_line(files, args, message):

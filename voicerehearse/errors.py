@@ -5,7 +5,22 @@ Core code raises these and never prints or exits; the CLI and the web app transl
 
 
 class VoiceRehearseError(Exception):
-    """Base of every error VoiceRehearse raises on purpose (bad input, missing model, device trouble)."""
+    """Base of every error VoiceRehearse raises on purpose (bad input, missing model, device trouble).
+
+    The message speaks of the problem, never of how an edge spelled the input; ``field`` names the input it is
+    about (``"stereo"``, ``"prompt_start"``), so each edge can add its own name for it (the CLI its flag).
+
+    >>> e = ConfigError("the start must be >= 0 s", field="prompt_start")
+    >>> e.field, str(e)
+    ('prompt_start', 'the start must be >= 0 s')
+    """
+
+    def __init__(self, *args, field: str | None = None):
+        super().__init__(*args)
+        self.field = field
+
+    def __reduce__(self):  # keeps ``field`` across processes (batch workers send errors back pickled)
+        return _rebuild, (type(self), self.args, self.field)
 
     @property
     def kind(self) -> str:
@@ -51,3 +66,7 @@ class BaselineError(VoiceRehearseError):
 
 class StoreFormatError(VoiceRehearseError):
     """A stored record cannot be read back (another schema, an error record, or damaged)."""
+
+
+def _rebuild(cls, args, field):
+    return cls(*args, field=field)

@@ -23,7 +23,7 @@ from voicerehearse.analysis.tone import VoiceMeasures, measure_voice, tone_metri
 from voicerehearse.audio.io import load_audio
 from voicerehearse.delivery import flags_for, judge
 from voicerehearse.errors import BaselineError, ConfigError, TranscriptFormatError
-from voicerehearse.settings import Settings, load_settings
+from voicerehearse.settings import DEFAULTS, Settings, load_settings
 from voicerehearse.types import (Analysis, Audio, Baseline, Interruption, StereoMetrics, StyleScores, Transcript,
                                  Verdict)
 
@@ -42,9 +42,10 @@ class StereoLayout:
             pairs = dict(part.split("=", 1) for part in text.replace(" ", "").split(","))
             layout = cls(int(pairs.pop("agent")), int(pairs.pop("customer")))
         except (ValueError, KeyError):
-            raise ConfigError(f"--stereo expects 'agent=N,customer=M', got {text!r}") from None
+            raise ConfigError(f"a stereo layout is written 'agent=N,customer=M', got {text!r}", field="stereo") from None
         if pairs or layout.agent == layout.customer or min(layout.agent, layout.customer) < 0:
-            raise ConfigError(f"--stereo expects two different channels for agent and customer, got {text!r}")
+            raise ConfigError(f"a stereo layout needs two different channels for agent and customer, got {text!r}",
+                              field="stereo")
         return layout
 
 
@@ -58,9 +59,8 @@ def _voice(framed, settings, mask=None):
     return activity, voice, nuclei, activity.has_speech and voiced
 
 
-def measure_baseline(path: str | os.PathLike, settings=None) -> Baseline:
+def measure_baseline(path: str | os.PathLike, settings: Settings = DEFAULTS) -> Baseline:
     """The trainee's neutral reference from a calibration read; raises BaselineError when it holds no speech."""
-    settings = settings or load_settings()
     return baseline_from_audio(load_audio(path, settings=settings), Path(path).name, settings)
 
 
@@ -71,9 +71,8 @@ def baseline_from_analysis(analysis: Analysis, source: str) -> Baseline:
                     source)
 
 
-def baseline_from_audio(audio: Audio, source: str, settings=None) -> Baseline:
+def baseline_from_audio(audio: Audio, source: str, settings: Settings = DEFAULTS) -> Baseline:
     """:func:`measure_baseline` for audio already in memory."""
-    settings = settings or load_settings()
     framed = framed_from_settings(audio.samples, audio.sample_rate, settings)
     activity, voice, nuclei, has_voice = _voice(framed, settings)
     if not has_voice:
@@ -86,7 +85,7 @@ def baseline_from_audio(audio: Audio, source: str, settings=None) -> Baseline:
 def analyze_audio(
     audio: Audio,
     *,
-    settings=None,
+    settings: Settings = DEFAULTS,
     baseline: Baseline | None = None,
     transcript: Transcript | None = None,
     prompt: Audio | None = None,
@@ -95,7 +94,6 @@ def analyze_audio(
 ) -> Analysis:
     """Analyse validated audio. With ``stereo`` the agent channel is judged and both sides timed;
     with ``prompt`` the reply is timed against the customer's line and its bleed removed."""
-    settings = settings or load_settings()
     _check_inputs(audio, prompt, prompt_start_s, transcript)
     channels = audio.source_channels
     stereo_metrics = None
@@ -103,8 +101,8 @@ def analyze_audio(
     if stereo is not None:
         if audio.samples.ndim != 2 or max(stereo.agent, stereo.customer) >= audio.samples.shape[0]:
             raise ConfigError(
-                f"{audio.path}: --stereo needs channels {stereo.agent} and {stereo.customer}, the file has {channels}"
-            )
+                f"{audio.path}: the stereo layout needs channels {stereo.agent} and {stereo.customer}, "
+                f"the file has {channels}", field="stereo")
         main = audio.channel(stereo.agent)
     elif audio.samples.ndim == 2:
         main = Audio(audio.samples.mean(axis=0), audio.sample_rate, audio.source_sample_rate, channels, audio.path)
@@ -198,7 +196,7 @@ def agent_takeovers(stereo: StereoMetrics, settings: Settings) -> tuple[Interrup
     return tuple(out)
 
 
-def rejudge(analysis: Analysis, baseline: Baseline | None, settings=None) -> Analysis:
+def rejudge(analysis: Analysis, baseline: Baseline | None, settings: Settings = DEFAULTS) -> Analysis:
     """The same recording judged against another baseline, without measuring it again.
 
     >>> import numpy as np
@@ -211,7 +209,6 @@ def rejudge(analysis: Analysis, baseline: Baseline | None, settings=None) -> Ana
     >>> rejudge(a, b).tone.loudness_delta_db
     0.0
     """
-    settings = settings or load_settings()
     t = analysis.tone
     voice = VoiceMeasures(t.loudness_db, t.pitch_median_hz, t.pitch_sd_st, t.alpha_ratio_db, t.voiced_fraction,
                           track=None, segments=t.segments)
@@ -222,10 +219,10 @@ def rejudge(analysis: Analysis, baseline: Baseline | None, settings=None) -> Ana
 def _check_inputs(audio: Audio, prompt: Audio | None, prompt_start_s: float, transcript: Transcript | None) -> None:
     name = audio.path or "audio"
     if not math.isfinite(prompt_start_s) or prompt_start_s < 0:
-        raise ConfigError(f"--prompt-start must be a time >= 0 s, got {prompt_start_s:g}")
+        raise ConfigError(f"the customer's line must start at a time >= 0 s, got {prompt_start_s:g}", field="prompt_start")
     if prompt is not None and prompt_start_s >= audio.duration_s:
-        raise ConfigError(f"{name}: --prompt-start {prompt_start_s:g} s is past the end of the "
-                          f"{audio.duration_s:.2f} s recording")
+        raise ConfigError(f"{name}: the customer's line starts at {prompt_start_s:g} s, past the end of the "
+                          f"{audio.duration_s:.2f} s recording", field="prompt_start")
     if transcript is not None and transcript.timed:
         last = max(w.end for w in transcript.words)
         if last > audio.duration_s + 0.25:
@@ -236,7 +233,7 @@ def _check_inputs(audio: Audio, prompt: Audio | None, prompt_start_s: float, tra
 def analyze_file(
     path: str | os.PathLike,
     *,
-    settings=None,
+    settings: Settings = DEFAULTS,
     baseline: Baseline | None = None,
     transcript: Transcript | None = None,
     prompt_path: str | os.PathLike | None = None,
@@ -244,7 +241,6 @@ def analyze_file(
     stereo: StereoLayout | None = None,
 ) -> Analysis:
     """Load ``path`` (and the prompt), then :func:`analyze_audio`. Raises VoiceRehearseError subclasses on bad input."""
-    settings = settings or load_settings()
     audio = load_audio(path, settings=settings, keep_channels=stereo is not None)
     prompt = load_audio(prompt_path, settings=settings) if prompt_path is not None else None
     return analyze_audio(audio, settings=settings, baseline=baseline, transcript=transcript, prompt=prompt,

@@ -244,3 +244,8 @@ def describe(name: str) -> Setting:
         return _BY_NAME[name]
     except KeyError:
         raise ConfigError(f"unknown setting {name!r}") from None
+
+
+DEFAULTS = Settings()
+"""The declared defaults, nothing read from a file or the environment: what core functions use when the caller
+passes no settings (each edge loads its settings once with :func:`load_settings` and passes them down)."""

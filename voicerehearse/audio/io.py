@@ -19,7 +19,7 @@ import numpy as np
 import soundfile as sf
 
 from voicerehearse.errors import AudioDurationError, AudioFormatError
-from voicerehearse.settings import load_settings
+from voicerehearse.settings import DEFAULTS, Settings
 from voicerehearse.types import Audio
 
 
@@ -78,9 +78,9 @@ class _Named:
         return None
 
 
-def probe(path: str | os.PathLike, settings=None) -> sf._SoundFileInfo:
-    """Checks that need no decoding: exists, is audio, not empty, and (with ``settings``) a sample rate, channel
-    count, duration and decoded size (frames x channels) inside the configured bounds."""
+def probe(path: str | os.PathLike, settings: Settings = DEFAULTS) -> sf._SoundFileInfo:
+    """Checks that need no decoding: exists, is audio, not empty, and a sample rate, channel
+    count, duration and decoded size (frames x channels) inside the bounds of ``settings``."""
     path = Path(path)
     if not path.is_file():
         raise AudioFormatError(f"{shown(path)}: no such file")
@@ -91,8 +91,7 @@ def probe(path: str | os.PathLike, settings=None) -> sf._SoundFileInfo:
         raise AudioFormatError(f"{shown(path)}: not a readable audio file ({_why(exc)})") from None
     if info.frames <= 0 or info.samplerate <= 0:
         raise AudioFormatError(f"{shown(path)}: the file holds no audio")
-    if settings is not None:
-        check_bounds(path, info.samplerate, info.channels, info.frames, settings)
+    check_bounds(path, info.samplerate, info.channels, info.frames, settings)
     return info
 
 
@@ -131,7 +130,7 @@ def _blocks(f: sf.SoundFile, frames: int):
         yield block
 
 
-def load_audio(path: str | os.PathLike, *, settings=None, keep_channels: bool = False) -> Audio:
+def load_audio(path: str | os.PathLike, *, settings: Settings = DEFAULTS, keep_channels: bool = False) -> Audio:
     """Read ``path`` into a validated :class:`Audio` at the analysis rate.
 
     Mono (channels averaged) unless ``keep_channels``; then shape (channels, n). Bounds (rate, channels,
@@ -140,7 +139,6 @@ def load_audio(path: str | os.PathLike, *, settings=None, keep_channels: bool = 
     format. A file whose tail does not decode (cut short) keeps what decoded, with ``Audio.truncated`` set.
     Raises AudioFormatError (unreadable, out of bounds, empty, NaN/inf) or AudioDurationError (outside the limits).
     """
-    settings = settings or load_settings()
     info = probe(path, settings)
     try:
         with open_file(path) as fh, sf.SoundFile(fh) as f:
@@ -194,10 +192,9 @@ def _decode_resampled(f: sf.SoundFile, frames: int, dc: np.ndarray, keep_channel
 
 
 def from_array(
-    y: np.ndarray, sr: int, *, settings=None, keep_channels: bool = False, path: str | None = None
+    y: np.ndarray, sr: int, *, settings: Settings = DEFAULTS, keep_channels: bool = False, path: str | None = None
 ) -> Audio:
     """Validate in-memory samples, shape (n,) or (channels, n), the same way files are."""
-    settings = settings or load_settings()
     y = np.asarray(y, dtype=np.float32)
     if y.ndim == 1:
         y = y[np.newaxis, :]

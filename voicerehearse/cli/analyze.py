@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from voicerehearse.cli.common import config_option, domain_errors, set_option
+from voicerehearse.cli.common import config_option, domain_errors, message, set_option
 from voicerehearse.errors import VoiceRehearseError
 from voicerehearse.transcribe.names import engine_choices
 
@@ -82,7 +82,7 @@ def analyze(files, baselines, prompt, prompt_start, transcript, stereo, engine, 
             if as_json:
                 click.echo(json.dumps(error_record(str(path), exc)))
             else:
-                click.secho(f"Error: {exc}", fg="red", err=True)
+                click.secho(f"Error: {message(exc)}", fg="red", err=True)
             continue
         if as_json:
             click.echo(json.dumps(analysis_record(result)))

@@ -10,6 +10,17 @@ import click
 from voicerehearse.errors import VoiceRehearseError
 
 
+def message(exc: VoiceRehearseError) -> str:
+    """The error's one line with the option it is about, as this edge spells it.
+
+    >>> from voicerehearse.errors import ConfigError
+    >>> message(ConfigError("the start must be >= 0 s", field="prompt_start"))
+    'the start must be >= 0 s (--prompt-start)'
+    """
+    field = getattr(exc, "field", None)
+    return f"{exc} (--{field.replace('_', '-')})" if field else str(exc)
+
+
 def domain_errors(func):
     """Turn VoiceRehearseError into click.ClickException: one line, exit 1, no traceback."""
 
@@ -18,7 +29,7 @@ def domain_errors(func):
         try:
             return func(*args, **kwargs)
         except VoiceRehearseError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(message(exc)) from None
 
     return wrapper
 

@@ -21,7 +21,7 @@ from voicerehearse.audio.io import check_bounds, open_file, shown
 from voicerehearse.errors import (
     AudioDurationError, AudioFormatError, ConfigError, ModelNotFoundError, VoiceRehearseError,
 )
-from voicerehearse.settings import load_settings
+from voicerehearse.settings import DEFAULTS, Settings
 from voicerehearse.transcribe import models, sphinx_engine, vosk_engine
 from voicerehearse.transcribe.names import engine_choices
 from voicerehearse.types import Transcript
@@ -55,18 +55,19 @@ def no_model_message() -> str:
     )
 
 
-def choose_engine(engine: str = "auto", model: str | os.PathLike | None = None, *, settings=None) -> EngineChoice:
+def choose_engine(engine: str = "auto", model: str | os.PathLike | None = None, *,
+                  settings: Settings = DEFAULTS) -> EngineChoice:
     """Resolve ``engine`` ("auto", "vosk", "pocketsphinx") and the Vosk model, without loading anything.
 
-    ``settings`` defaults to :func:`load_settings` (its ``vosk_model``). Raises ConfigError for an unknown engine,
-    ModelNotFoundError when ``engine="vosk"`` finds no model, and ModelNotFoundError / ModelError when a model
+    ``settings`` gives the ``vosk_model`` setting (the declared defaults when not passed). Raises ConfigError
+    for an unknown engine, ModelNotFoundError when ``engine="vosk"`` finds no model, and ModelNotFoundError / ModelError when a model
     given explicitly is missing or broken.
     """
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if engine == "pocketsphinx":
         return EngineChoice("pocketsphinx", None, None)
-    resolved = models.resolve_model(model, settings=settings if settings is not None else load_settings())
+    resolved = models.resolve_model(model, settings=settings)
     if resolved is not None:
         return EngineChoice("vosk", resolved.path, resolved.source)
     if engine == "vosk":
@@ -143,7 +144,7 @@ def transcribe_blocks(
     sample_rate: int,
     engine: str | EngineChoice = "auto",
     model: str | os.PathLike | None = None,
-    settings=None,
+    settings: Settings = DEFAULTS,
     on_partial: PartialCallback | None = None,
 ) -> Transcript:
     """Transcribe a stream of audio blocks (see :func:`pcm16_chunks`), e.g. from live capture.
@@ -162,20 +163,19 @@ def transcribe_file(
     *,
     engine: str | EngineChoice = "auto",
     model: str | os.PathLike | None = None,
-    settings=None,
+    settings: Settings = DEFAULTS,
     on_partial: PartialCallback | None = None,
     channel: int | None = None,
 ) -> Transcript:
     """Transcribe an audio file (any format libsndfile reads, any rate or channel count), streamed in blocks.
 
     ``engine`` is a name or an :class:`EngineChoice` from :func:`choose_engine` (resolve once, then reuse it for
-    many files; ``model`` is then ignored). The length limit ``max_duration_s`` of ``settings`` (default
-    :func:`load_settings`) is checked from the file's header before any decoding. ``channel`` transcribes that
+    many files; ``model`` is then ignored). The length limit ``max_duration_s`` of ``settings`` (the declared
+    defaults when not passed) is checked from the file's header before any decoding. ``channel`` transcribes that
     channel alone (0-based; e.g. one side of a two-channel call) instead of the average of all channels.
     Files that cannot seek (GSM 6.10 WAV, raw GSM) are read block by block too. Raises AudioFormatError for a
     missing or unreadable file, AudioDurationError outside the limits, plus the errors of :func:`choose_engine`.
     """
-    settings = settings if settings is not None else load_settings()
     choice = engine if isinstance(engine, EngineChoice) else choose_engine(engine, model, settings=settings)
     path = Path(path)
     if not path.is_file():
