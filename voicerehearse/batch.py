@@ -300,13 +300,13 @@ def analyse_one(path: str, *, settings, engine=None, stereo: StereoLayout | None
             if engine is not None:
                 from voicerehearse.transcribe.engine import transcribe_file
 
-                words = transcribe_file(readable, engine=engine)
+                words = transcribe_file(readable, engine=engine, settings=settings)
             record = analysis_record(analyze_file(readable, settings=settings, transcript=words, stereo=stereo,
                                                   baseline=baseline))
             return {**record, "file": path}, True
         except VoiceRehearseError as exc:
             if readable != path:
-                exc = type(exc)(str(exc).replace(readable, shown(path)))
+                exc = type(exc)(str(exc).replace(readable, shown(path)), field=exc.field)
             return error_record(path, exc), isinstance(exc, INPUT_ERRORS)
 
 
