@@ -522,6 +522,7 @@ def test_the_route_list_is_the_one_tested_here(env):
     endpoints = {rule.endpoint for rule in env["app"].url_map.iter_rules()}
     assert endpoints == {
         "static", "health", "auth.login", "auth.logout", "trainees.index", "trainees.trainee", "trainees.progress",
+        "trainees.sessions",  # the filtered session list: tests/test_web_lists.py
         "replay.session_page", "replay.turn_contour", "comments.list_comments", "comments.add_comment",
         "comments.edit_comment", "comments.delete_comment", "media.turn_audio", "exports.export",
         "imports.import_form", "imports.import_recording",

@@ -149,4 +149,4 @@ def test_a_trainee_row_shows_the_session_summary(tmp_path):
     row = re.search(r"<td>Late fee 2</td>(.*?)</tr>", page, re.S).group(1)  # turns labelled 2 and 3
     assert '<span class="pill aggressive">aggressive</span>' in row  # the tie goes to the worst style
     assert "1 aggressive" in row and "1 assertive" in row and "passive" not in row
-    assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["2", "6 s", "1"]  # turns, recorded, comments
+    assert re.findall(r'<td class="num">([^<]*)</td>', row) == ["2", "6 s", "1", "1"]  # turns, recorded, cut-ins, comments

@@ -33,10 +33,9 @@ from pathlib import Path
 
 from voicerehearse.analysis.lexicon import category
 from voicerehearse.errors import ConfigError
+from voicerehearse.labels import STYLES
 from voicerehearse.types import (Baseline, CueMatch, Flag, Interruption, PaceMetrics, Reason, StyleScores, ToneMetrics,
                                  Transcript, TurnTiming, Verdict)
-
-STYLES = ("aggressive", "passive", "assertive")
 
 
 @dataclass(frozen=True)

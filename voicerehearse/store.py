@@ -200,7 +200,6 @@ class Comment(Base):
     turn: Mapped[Turn] = relationship(back_populates="comments")
 
 
-REVIEW_STATUSES = ("new", "reviewed", "shared", "acknowledged", "disputed")  # a session's review, in order
 
 
 class SessionReview(Base):

@@ -13,6 +13,9 @@ from sqlalchemy import func, select
 
 from voicerehearse import charts as plots
 from voicerehearse.delivery import normal_band
+from voicerehearse.errors import ConfigError
+from voicerehearse.labels import REVIEW_STATUSES, STYLES
+from voicerehearse.session_list import SessionFilter, scenario_choices, session_query
 from voicerehearse.store import PracticeSession, Trainee
 from voicerehearse.web.auth import get_trainee_or_404, is_coach
 from voicerehearse.web.db import get_db
@@ -20,7 +23,6 @@ from voicerehearse.web.db import get_db
 bp = Blueprint("trainees", __name__)
 
 PAGE_SIZE = 50  # rows per list page
-STYLES = ("aggressive", "passive", "assertive")
 
 
 @dataclass(frozen=True)
@@ -79,11 +81,31 @@ def _sessions_newest_first(trainee_id: int):
             .order_by(PracticeSession.started_at.desc(), PracticeSession.id.desc()))
 
 
+def _filtered_list(template: str, *, trainee_id: int | None, **context):
+    """A session list with the filter form: the page's rows in one statement, the scenario menu in another.
+    A filter that cannot be read is named above an unfiltered list (never an error page)."""
+    db = get_db()
+    try:
+        filters, error = SessionFilter.parse(request.args, trainee_id=trainee_id), None
+    except ConfigError as exc:
+        filters, error = SessionFilter(trainee_id=trainee_id), str(exc)
+    found, page = _paged(db, session_query(filters))
+    return render_template(template, rows=found, page=page, filters=filters, filter_error=error,
+                           scenarios=scenario_choices(db, trainee_id), styles=STYLES,
+                           review_statuses=REVIEW_STATUSES, **context)
+
+
 @bp.get("/trainees/<int:trainee_id>")
 def trainee(trainee_id: int):
     t = get_trainee_or_404(trainee_id)
-    found, page = _paged(get_db(), _sessions_newest_first(t.id))
-    return render_template("trainee.html", trainee=t, sessions=[r[0] for r in found], page=page)
+    return _filtered_list("trainee.html", trainee_id=t.id, trainee=t, show_trainee=False)
+
+
+@bp.get("/sessions")
+def sessions():
+    """Every session a coach may see (an agent: their own), newest first, filtered by the form."""
+    own = None if is_coach() else (g.user.trainee_id if g.user and g.user.trainee_id else -1)
+    return _filtered_list("sessions.html", trainee_id=own, show_trainee=is_coach())
 
 
 def progress_rows(sessions) -> list[dict]:

@@ -12,12 +12,12 @@ from pathlib import Path
 import click
 
 from voicerehearse.cli.common import domain_errors
+from voicerehearse.labels import REVIEW_STATUSES, STYLES
 
 data_dir_option = click.option(
     "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Data directory (database + audio). Default: $VOICEREHEARSE_DATA_DIR or the user data directory.",
 )
-STATUSES = ("new", "reviewed", "shared", "acknowledged", "disputed")
 
 
 @click.group()
@@ -25,31 +25,11 @@ def sessions() -> None:
     """Stored practice sessions and imported calls."""
 
 
-def _rows(store, trainee, status, verdict, limit):
-    from sqlalchemy import func, select
+def _rows(store, found, limit):
+    from voicerehearse.session_list import session_query
 
-    from voicerehearse.store import PracticeSession, ScorecardAnswers, SessionReview, Trainee
-
-    latest = (select(ScorecardAnswers.session_id, func.max(ScorecardAnswers.updated_at).label("at"))
-              .group_by(ScorecardAnswers.session_id).subquery())
-    score = (select(ScorecardAnswers.session_id, func.max(ScorecardAnswers.score_pct).label("score"))
-             .join(latest, (latest.c.session_id == ScorecardAnswers.session_id)
-                   & (latest.c.at == ScorecardAnswers.updated_at))
-             .group_by(ScorecardAnswers.session_id).subquery())
-    review_status = func.coalesce(SessionReview.status, "new")
-    query = (select(PracticeSession, Trainee.name, review_status, SessionReview.reason, score.c.score)
-             .join(Trainee, Trainee.id == PracticeSession.trainee_id)
-             .outerjoin(SessionReview, SessionReview.session_id == PracticeSession.id)
-             .outerjoin(score, score.c.session_id == PracticeSession.id)
-             .order_by(PracticeSession.started_at.desc(), PracticeSession.id.desc()).limit(limit))
-    if trainee:
-        query = query.where(Trainee.name == trainee.strip())
-    if status:
-        query = query.where(review_status == status)
-    if verdict:
-        query = query.where(PracticeSession.verdict == verdict)
     with store.session() as db:
-        for s, name, st, reason, pct in db.execute(query):
+        for s, name, st, reason, pct in db.execute(session_query(found).limit(limit)):
             yield {"id": s.id, "started_at": s.started_at.isoformat() if s.started_at else None, "trainee": name,
                    "scenario": s.scenario_title, "source": s.source, "session_status": s.status,
                    "turns": s.turn_count, "duration_s": s.duration_s, "verdict": s.verdict,
@@ -59,21 +39,32 @@ def _rows(store, trainee, status, verdict, limit):
 
 @sessions.command("list")
 @click.option("--trainee", default=None, help="Only this trainee's sessions.")
-@click.option("--status", type=click.Choice(STATUSES), default=None, help="Only sessions with this review status.")
-@click.option("--verdict", type=click.Choice(("aggressive", "passive", "assertive")), default=None,
+@click.option("--status", type=click.Choice(REVIEW_STATUSES), default=None, help="Only sessions with this review status.")
+@click.option("--verdict", type=click.Choice(STYLES), default=None,
               help="Only sessions whose majority verdict is this.")
+@click.option("--scenario", default=None, help="Only this scenario (its id, or a part of its title).")
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only sessions from this day on (UTC).")
+@click.option("--until", default=None, metavar="YYYY-MM-DD", help="Only sessions up to this day (UTC), included.")
+@click.option("--min-score", default=None, metavar="PCT", help="Only sessions scored at least this (mean of coaches).")
+@click.option("--max-score", default=None, metavar="PCT", help="Only sessions scored at most this.")
+@click.option("--search", default=None, metavar="TEXT", help="Only sessions whose title, note or trainee has TEXT.")
 @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object per session.")
 @data_dir_option
 @domain_errors
-def list_cmd(trainee, status, verdict, limit, as_json, data_dir):
+def list_cmd(trainee, status, verdict, scenario, since, until, min_score, max_score, search, limit, as_json,
+             data_dir):
     """List sessions, newest first: date, trainee, scenario, turns, length, verdict, review status, score."""
+    from voicerehearse.session_list import SessionFilter
     from voicerehearse.settings import load_settings
     from voicerehearse.store import Store
 
     settings = load_settings()
     store = Store.open(data_dir, settings=settings)
-    rows = list(_rows(store, trainee, status, verdict, limit))
+    found = SessionFilter.parse({"trainee": trainee, "status": status, "verdict": verdict, "scenario": scenario,
+                                 "since": since, "until": until, "min_score": min_score, "max_score": max_score,
+                                 "q": search})
+    rows = list(_rows(store, found, limit))
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
