@@ -215,3 +215,60 @@ def score(rubric: Rubric, turns: Sequence[Analysis], answers: Mapping[str, objec
     complete = len(answered) == len(results)
     return Scorecard(rubric, results, pct, complete, (pct >= rubric.pass_mark_pct) if complete and pct is not None
                      else None)
+
+
+@dataclass(frozen=True)
+class CriterionAgreement:
+    """The coaches' answers to one manual criterion, side by side."""
+
+    criterion: Criterion
+    answers: tuple[object | None, ...]  # one per coach, in the coaches' order; None: not answered
+    agreed: bool | None  # None: fewer than two coaches answered it
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Several coaches' scorecards of one session and how far they agree.
+
+    ``agreement_pct``: the share of the manual criteria answered by two or more coaches on which they agree
+    (yes/no: the same answer; 1-5: at most the tolerance apart); ``score_spread_pct``: highest minus lowest
+    score of the coaches' cards."""
+
+    coaches: tuple[str, ...]
+    cards: tuple[Scorecard, ...]
+    criteria: tuple[CriterionAgreement, ...]
+    agreement_pct: float | None
+    score_spread_pct: float | None
+
+
+def _agree(kind: str, given: list, tolerance_points: int) -> bool:
+    if kind == "yes_no":
+        return len(set(given)) == 1
+    return max(given) - min(given) <= tolerance_points
+
+
+def calibrate(rubric: Rubric, turns: Sequence[Analysis], answers_by_coach: Mapping[str, Mapping[str, object]], *,
+              tolerance_points: int = 1) -> Calibration:
+    """Compare the coaches' answers to ``rubric``'s manual criteria (the automatic ones are the same for all).
+
+    >>> rubric = load_rubric()  # manual criteria: protects-company (yes/no), calm-tone (1-5), ...
+    >>> cal = calibrate(rubric, [], {"Ana": {"protects-company": True, "calm-tone": 2},
+    ...                              "Ben": {"protects-company": True, "calm-tone": 5}})
+    >>> cal.coaches, cal.agreement_pct, [(a.criterion.id, a.agreed) for a in cal.criteria][:2]
+    (('Ana', 'Ben'), 50.0, [('protects-company', True), ('calm-tone', False)])
+    """
+    coaches = tuple(answers_by_coach)
+    cards = tuple(score(rubric, turns, answers_by_coach[name]) for name in coaches)
+    criteria = []
+    for c in rubric.criteria:
+        if c.kind == "auto":
+            continue
+        answers = tuple(answers_by_coach[name].get(c.id) for name in coaches)
+        given = [a for a in answers if a is not None]
+        criteria.append(CriterionAgreement(c, answers, _agree(c.kind, given, tolerance_points)
+                                           if len(given) >= 2 else None))
+    judged = [a for a in criteria if a.agreed is not None]
+    agreement = round(100 * sum(a.agreed for a in judged) / len(judged), 1) if judged else None
+    scores = [card.score_pct for card in cards if card.score_pct is not None]
+    spread = round(max(scores) - min(scores), 1) if len(scores) >= 2 else None
+    return Calibration(coaches, cards, tuple(criteria), agreement, spread)

@@ -97,7 +97,8 @@ def _start_of(day: date) -> datetime:
 
 
 def session_query(f: SessionFilter = SessionFilter()) -> Select:
-    """Rows ``(PracticeSession, trainee name, review status, dispute reason, score %)``, newest first.
+    """Rows ``(PracticeSession, trainee name, review status, dispute reason, score %, coaches who scored it)``,
+    newest first.
 
     >>> import tempfile
     >>> from voicerehearse.store import Store
@@ -107,11 +108,12 @@ def session_query(f: SessionFilter = SessionFilter()) -> Select:
     []
     """
     s = PracticeSession
-    score = (select(ScorecardAnswers.session_id, func.avg(ScorecardAnswers.score_pct).label("score"))
+    score = (select(ScorecardAnswers.session_id, func.avg(ScorecardAnswers.score_pct).label("score"),
+                    func.count(ScorecardAnswers.id).label("scorers"))
              .group_by(ScorecardAnswers.session_id).subquery())
     review_status = func.coalesce(SessionReview.status, "new")
     query = (select(s, Trainee.name, review_status.label("review"), SessionReview.reason,
-                    score.c.score.label("score_pct"))
+                    score.c.score.label("score_pct"), func.coalesce(score.c.scorers, 0).label("scorers"))
              .join(Trainee, Trainee.id == s.trainee_id)
              .outerjoin(SessionReview, SessionReview.session_id == s.id)
              .outerjoin(score, score.c.session_id == s.id)

@@ -86,6 +86,8 @@ class Settings:
     call_overlap_min_s: float = _s(0.6, "stereo", "In a call, an agent overlap at a turn change shorter than this is a natural hand-over, not an interruption.", 0.0, 5.0)
     backchannel_max_s: float = _s(1.0, "stereo", "In a call, an agent burst shorter than this while the customer keeps talking is a backchannel ('mm-hmm'), not an interruption.", 0.1, 5.0)
     dead_air_min_s: float = _s(5.0, "stereo", "In a call, a silence of both sides at least this long is dead air (a hold or a search), shown on the call card.", 0.5, 600.0)
+    # --- coach review
+    calibration_scale_tolerance_points: int = _s(1, "review", "Coach calibration: two 1-5 answers to one criterion agree when they are at most this many points apart.", 0, 4)
     # --- redaction of imported calls (voicerehearse/redact.py)
     redact_imports: bool = _s(True, "redaction", "Imported calls: spoken card, account and phone numbers are masked in the stored transcript and silenced in a redacted audio copy.")
     redact_min_digits: int = _s(7, "redaction", "A run of spoken digits holding at least this many is a number to redact (amounts and dates hold fewer).", 3, 40)

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from flask import Blueprint, abort, g, jsonify, redirect, request, url_for
+from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from voicerehearse.errors import ConfigError
+from voicerehearse.errors import ConfigError, StoreFormatError
 from voicerehearse.report import session_report
 from voicerehearse.review import manual_answers, rubric_for
-from voicerehearse.store import Comment, CommentReply, ScorecardAnswers, SessionReview, valid_id
+from voicerehearse.schema import analysis_from_record
+from voicerehearse.scorecard import calibrate
+from voicerehearse.store import Comment, CommentReply, ScorecardAnswers, SessionReview, User, valid_id
 from voicerehearse.web.auth import get_session_or_404, get_turn_or_404, is_coach, require_coach
 from voicerehearse.web.db import get_db
 from voicerehearse.web.errors import wants_json
@@ -116,6 +118,36 @@ def save_scorecard(session_id: int):
     row.score_pct = card.score_pct if card is not None else None
     db.commit()
     return _done(practice.id, {**(_card_json(card) if card else {}), "anchor": "#scorecard"})
+
+
+@bp.get("/sessions/<int:session_id>/calibration")
+def calibration(session_id: int):
+    """Coaches only: every coach's scorecard of the session side by side, with where they agree."""
+    require_coach()
+    practice = get_session_or_404(session_id)
+    db = get_db()
+    rows = db.execute(select(ScorecardAnswers, User.username)
+                      .outerjoin(User, User.id == ScorecardAnswers.coach_id)
+                      .where(ScorecardAnswers.session_id == practice.id)
+                      .order_by(ScorecardAnswers.updated_at, ScorecardAnswers.id)).all()
+    answers = {(name or f"removed coach {row.id}"): dict(row.answers or {}) for row, name in rows}
+    try:
+        rubric = rubric_for(practice.scenario_id)
+    except ConfigError as exc:
+        abort(404, description=f"This session has no scorecard: {exc}")
+    turns = []
+    for t in practice.turns:
+        if t.analysis:
+            try:
+                turns.append(analysis_from_record(t.analysis))
+            except StoreFormatError:
+                pass  # an error record: nothing to judge in that turn
+    try:
+        found = calibrate(rubric, turns, answers,
+                          tolerance_points=current_app.config["SETTINGS"].calibration_scale_tolerance_points)
+    except ConfigError as exc:  # answers the rubric no longer takes
+        abort(409, description=f"The saved scorecards do not fit the rubric any more: {exc}")
+    return render_template("calibration.html", practice=practice, rubric=rubric, calibration=found)
 
 
 @bp.post("/api/comments/<int:comment_id>/replies")

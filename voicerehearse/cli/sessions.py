@@ -29,12 +29,12 @@ def _rows(store, found, limit):
     from voicerehearse.session_list import session_query
 
     with store.session() as db:
-        for s, name, st, reason, pct in db.execute(session_query(found).limit(limit)):
+        for s, name, st, reason, pct, scorers in db.execute(session_query(found).limit(limit)):
             yield {"id": s.id, "started_at": s.started_at.isoformat() if s.started_at else None, "trainee": name,
                    "scenario": s.scenario_title, "source": s.source, "session_status": s.status,
                    "turns": s.turn_count, "duration_s": s.duration_s, "verdict": s.verdict,
                    "interruptions": s.interruption_count, "comments": s.comment_count,
-                   "review": st, "dispute_reason": reason, "score_pct": pct}
+                   "review": st, "dispute_reason": reason, "score_pct": pct, "scored_by": scorers}
 
 
 @sessions.command("list")
