@@ -42,7 +42,11 @@ TYPES = {"sqlite": {"pk": "INTEGER NOT NULL", "ts": "DATETIME"},
          "postgresql": {"pk": "SERIAL NOT NULL", "ts": "TIMESTAMP WITH TIME ZONE"}}
 
 ANALYSIS = {"schema": "voicerehearse.analysis/1", "duration_s": 4.2, "delivery": {"label": "aggressive"},
-            "pace": {"words_per_minute": 171.0}, "words": [{"w": "calm", "start": 0.1}]}
+            "pace": {"words_per_minute": 171.0}, "words": [{"w": "calm", "start": 0.1}],
+            "transcript": {"text": "i understand but that is final", "rough": False},
+            "cues": [{"category": "empathy", "style": "assertive", "phrase": "i understand"},
+                     {"category": "ultimatum", "style": "aggressive", "phrase": "that is final"},
+                     {"category": "dismissive", "style": "aggressive", "phrase": "calm down"}]}
 # what the release wrote through its models, here as plain SQL: two trainees, a baseline, two logins, two sessions
 # with three turns and two comments
 RELEASE_ROWS = [
@@ -115,6 +119,9 @@ def check_every_row_kept(store: Store) -> None:
         # the summaries of the sessions stored before them are filled in on open
         assert (first.turn_count, first.verdict, first.comment_count, first.duration_s) == (2, "aggressive", 1, 6.2)
         assert all(getattr(db.get(PracticeSession, 2), name) is not None for name in ("turn_count", "verdict"))
+        # language cues counted from the stored analysis JSON (0005), and summed per session
+        assert (turn.helpful_phrases, turn.problem_phrases) == (1, 2)
+        assert (first.helpful_phrase_count, first.problem_phrase_count) == (1, 2)
         # and the store keeps working: new rows get new ids (PostgreSQL's sequences were not disturbed)
         db.add(PracticeSession(trainee=dana, scenario_id="s", scenario_title="S"))
         db.commit()

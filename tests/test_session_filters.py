@@ -163,3 +163,82 @@ def test_the_cli_lists_with_the_same_filters(lists):
         [ids["l0"], ids["d1"]]
     out = runner.invoke(main, ["sessions", "list", "--since", "March", "--data-dir", str(data)])
     assert out.exit_code == 1 and "YYYY-MM-DD, got 'March' (--since)" in out.output and "Traceback" not in out.output
+
+
+# ----------------------------------------------------------------------------- the team view and the trends
+
+def _call(db, trainee, day, scenario, *, latency, interrupted, helpful, problem, rough=False):
+    practice = PracticeSession(trainee=trainee, scenario_id=scenario, scenario_title=scenario.title(),
+                               source="practice", status="complete", started_at=START + timedelta(days=day))
+    cues = [{"category": "empathy", "style": "assertive", "phrase": "i understand"}] * helpful + \
+           [{"category": "blame", "style": "aggressive", "phrase": "your fault"}] * problem
+    turn = Turn(index=0, audio_path=f"audio/{trainee.name}-{day}.wav")
+    turn.set_analysis({"duration_s": 4.0, "delivery": {"label": "assertive" if not problem else "aggressive"},
+                       "turn": {"response_latency_s": latency, "interrupted": interrupted},
+                       "transcript": {"text": "...", "rough": rough}, "cues": cues})
+    practice.turns.append(turn)
+    db.add(practice)
+
+
+@pytest.fixture
+def team(tmp_path):
+    """Ann: latency 0.4 and 0.6, one interruption, 2 helpful phrases; Bo: 1.0, none, 1 problem; Cy: 3.0 (refund),
+    words only from the rough fallback (no phrase counts)."""
+    store = Store.open(tmp_path / "data")
+    with store.session() as db:
+        ann, bo, cy = (get_or_create_trainee(db, n) for n in ("Ann", "Bo", "Cy"))
+        _call(db, ann, 0, "late_fee", latency=0.4, interrupted=True, helpful=2, problem=0)
+        _call(db, ann, 1, "refund", latency=0.6, interrupted=False, helpful=0, problem=0)
+        _call(db, bo, 0, "late_fee", latency=1.0, interrupted=False, helpful=0, problem=1)
+        _call(db, cy, 0, "refund", latency=3.0, interrupted=False, helpful=3, problem=0, rough=True)
+        add_user(db, "coach", "coach-password")
+        add_user(db, "ann", "ann-password", ann)
+        db.commit()
+        ids = {"ann": ann.id, "bo": bo.id, "cy": cy.id}
+    app = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test"})
+    return app, ids
+
+
+def _figures(html, row_marker):
+    row = re.search(row_marker + r"(.*?)</tr>", html, re.S).group(1)
+    return dict(re.findall(r'data-figure="([a-z_]+)">([^<]*)</td>', row))
+
+
+def test_the_team_view_shows_each_trainee_against_the_team_median(team):
+    app, ids = team
+    client = app.test_client()
+    login(client)
+    html = client.get("/").get_data(as_text=True)
+    median = _figures(html, r'data-label="team-median">')
+    # latency: Ann 0.5, Bo 1.0, Cy 3.0 -> 1.0; interruptions a turn: 0.5, 0, 0 -> 0; helpful: Ann 1.0, Bo 0 (Cy's
+    # rough words do not count) -> 0.5; assertive share: 100, 0, 100 -> 100
+    assert median["latency_s"] == "1.00 s" and median["interruptions_per_turn"] == "0.00"
+    assert median["helpful_per_turn"] == "0.5" and median["assertive_share"] == "100 %"
+    ann = _figures(html, rf'<tr data-trainee="{ids["ann"]}">')
+    assert ann["latency_s"] == "0.50 s" and ann["interruptions_per_turn"] == "0.50" and ann["helpful_per_turn"] == "1.0"
+    assert _figures(html, rf'<tr data-trainee="{ids["cy"]}">')["helpful_per_turn"] == "–"
+
+
+def test_progress_per_scenario_with_the_team_median_and_no_empty_charts(team):
+    app, ids = team
+    client = app.test_client()
+    login(client)
+    html = client.get(f"/trainees/{ids['ann']}/progress").get_data(as_text=True)
+    titles = re.findall(r'<text x="4" y="14" class="chart-title">([^<]+)</text>', html)
+    assert "Reply latency" in titles and "Interruptions a turn" in titles
+    assert "Pace (mean per session)" not in titles  # no session has a pace: the chart is left out
+    assert "team median 1.00 s" in html
+    one = client.get(f"/trainees/{ids['ann']}/progress?scenario=refund").get_data(as_text=True)
+    assert len(re.findall(r'href="/sessions/\d+"', one)) == 1 and "All turns of this scenario" in one
+    assert "team median 1.80 s" in one  # refund: Ann 0.6, Cy 3.0
+    assert '<option value="refund" selected>' in one
+
+
+def test_an_agent_sees_their_progress_without_the_team(team):
+    app, ids = team
+    client = app.test_client()
+    login_as(client, "ann", "ann-password")
+    assert 'data-label="team-median"' not in client.get("/").get_data(as_text=True)
+    html = client.get(f"/trainees/{ids['ann']}/progress").get_data(as_text=True)
+    assert "team median" not in html and "Reply latency" in html
+    assert client.get(f"/trainees/{ids['bo']}/progress").status_code == 404

@@ -113,13 +113,25 @@ def bar_chart(items: list[tuple[str, float | None, str | None]], *, band: tuple[
 
 
 def line_chart(points: list[tuple[str, float | None, str | None]], *, band: tuple[float, float] | None, unit: str,
-               title: str, band_note: str = "") -> Markup:
-    """Values over sessions, dots coloured by in / out of ``band``; gaps where a value is missing."""
+               title: str, band_note: str = "", reference: tuple[float, str] | None = None) -> Markup:
+    """Values over sessions, dots coloured by in / out of ``band``; gaps where a value is missing; ``reference``
+    (value, label), e.g. the team's median, a dashed line across.
+
+    >>> svg = line_chart([("01-02", 1.0, None), ("01-03", 3.0, None)], band=None, unit="s", title="Latency",
+    ...                  reference=(2.0, "team median 2.0 s"))
+    >>> 'class="reference"' in svg and "team median 2.0 s" in svg
+    True
+    """
     width, height, x0, x1, top, bottom = 520, 180, 44, 510, 24, 146
     values = [v for _, v, _ in points if v is not None]
-    lo, hi = _range(values, band)
+    lo, hi = _range(values + ([reference[0]] if reference else []), band)
     y = _scale(lo, hi, top, bottom)
     body = _band(band, y, x0, x1, band_note or (f"{band[0]:g} to {band[1]:g} {unit}" if band else "")) + _axis(lo, hi, y, x0, unit)
+    if reference is not None:
+        ry = y(reference[0])
+        body += [f'<line x1="{x0}" x2="{x1}" y1="{ry:.1f}" y2="{ry:.1f}" class="reference" stroke="#627d98" '
+                 f'stroke-dasharray="5 4"/>',
+                 f'<text x="{x0 + 4}" y="{ry - 4:.1f}" class="axis reference-label">{escape(reference[1])}</text>']
     n = len(points)
     xs = [x0 + 10 + (x1 - x0 - 20) * (i / max(n - 1, 1)) for i in range(n)]
     path, pen = [], False

@@ -150,3 +150,65 @@ def scenario_choices(db, trainee_id: int | None = None) -> list[tuple[str, str]]
     if trainee_id is not None:
         query = query.where(PracticeSession.trainee_id == trainee_id)
     return [(sid, title) for sid, title in db.execute(query)]
+
+
+# ----------------------------------------------------------------------------- a trainee against the team
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of a trainee over their sessions, for the team view and the progress charts."""
+
+    name: str
+    title: str
+    unit: str
+    digits: int  # shown with this many decimals
+
+
+FIGURES = (  # the only list of the team view's figures; their SQL is in _figure_columns
+    Figure("assertive_share", "Assertive replies", "%", 0),
+    Figure("latency_s", "Reply latency", "s", 2),
+    Figure("interruptions_per_turn", "Interruptions a turn", "", 2),
+    Figure("helpful_per_turn", "Helpful phrases a turn", "", 1),
+    Figure("problem_per_turn", "Problem phrases a turn", "", 1),
+)
+
+
+def _figure_columns():
+    s = PracticeSession
+    judged = func.sum(s.aggressive_count) + func.sum(s.passive_count) + func.sum(s.assertive_count)
+    turns = func.nullif(func.sum(s.turn_count), 0)
+    return [
+        (100.0 * func.sum(s.assertive_count) / func.nullif(judged, 0)).label("assertive_share"),
+        func.avg(s.mean_latency_s).label("latency_s"),
+        (1.0 * func.sum(s.interruption_count) / turns).label("interruptions_per_turn"),
+        (1.0 * func.sum(s.helpful_phrase_count) / turns).label("helpful_per_turn"),
+        (1.0 * func.sum(s.problem_phrase_count) / turns).label("problem_per_turn"),
+    ]
+
+
+def trainee_figures_query(scenario: str | None = None) -> Select:
+    """Rows ``(trainee_id, sessions, <each of FIGURES>)`` over every trainee's sessions (of one scenario): one row
+    a trainee, read from the session summaries only."""
+    s = PracticeSession
+    query = select(s.trainee_id, func.count(s.id).label("sessions"), *_figure_columns()).group_by(s.trainee_id)
+    if scenario:
+        query = query.where(s.scenario_id == scenario)
+    return query
+
+
+def team_medians(rows) -> dict[str, float | None]:
+    """The median over trainees of each figure (trainees without a value left out).
+
+    >>> from types import SimpleNamespace as Row
+    >>> team_medians([Row(assertive_share=40.0, latency_s=None, interruptions_per_turn=0.5, helpful_per_turn=1.0,
+    ...                   problem_per_turn=0.0), Row(assertive_share=60.0, latency_s=1.2, interruptions_per_turn=0.0,
+    ...                   helpful_per_turn=2.0, problem_per_turn=1.0)])["assertive_share"]
+    50.0
+    """
+    import statistics
+
+    medians = {}
+    for figure in FIGURES:
+        values = [float(v) for v in (getattr(r, figure.name) for r in rows) if v is not None]
+        medians[figure.name] = statistics.median(values) if values else None
+    return medians

@@ -125,6 +125,8 @@ class PracticeSession(Base):
     mean_latency_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     interruption_count: Mapped[int | None] = mapped_column(Integer, nullable=True)  # turns that cut in
     comment_count: Mapped[int | None] = mapped_column(Integer, nullable=True)  # coach comments on its turns
+    helpful_phrase_count: Mapped[int | None] = mapped_column(Integer, nullable=True)  # over its turns (0005)
+    problem_phrase_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     summary_version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # SUMMARY_VERSION when computed
     trainee: Mapped[Trainee] = relationship(back_populates="sessions")
     turns: Mapped[list["Turn"]] = relationship(back_populates="session", order_by="Turn.index",
@@ -151,6 +153,8 @@ class Turn(Base):
     pitch_delta_st: Mapped[float | None] = mapped_column(Float, nullable=True)
     response_latency_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     interrupted: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    helpful_phrases: Mapped[int | None] = mapped_column(Integer, nullable=True)  # assertive language cues
+    problem_phrases: Mapped[int | None] = mapped_column(Integer, nullable=True)  # aggressive or passive ones
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     session: Mapped[PracticeSession] = relationship(back_populates="turns")
     comments: Mapped[list["Comment"]] = relationship(back_populates="turn", order_by="Comment.start_s",
@@ -169,6 +173,7 @@ class Turn(Base):
         turn = record.get("turn") or {}
         self.response_latency_s = turn.get("response_latency_s")
         self.interrupted = turn.get("interrupted")
+        self.helpful_phrases, self.problem_phrases = phrase_counts(record)
 
 
 class User(Base):
@@ -262,10 +267,28 @@ class JobRow(Base):
 
 # --------------------------------------------------------------------------- session summaries
 
-SUMMARY_VERSION = 1  # raise when a summary's definition changes: older rows are recomputed when the store opens
+SUMMARY_VERSION = 2  # raise when a summary's definition changes: older rows are recomputed when the store opens
 SUMMARY_COLUMNS = ("turn_count", "aggressive_count", "passive_count", "assertive_count", "verdict", "duration_s",
                    "mean_wpm", "mean_loudness_delta_db", "mean_pitch_delta_st", "mean_latency_s",
-                   "interruption_count", "comment_count", "summary_version")
+                   "interruption_count", "comment_count", "helpful_phrase_count", "problem_phrase_count",
+                   "summary_version")
+
+
+def phrase_counts(record: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(helpful, problem) language cues of an analysis record: assertive ones, and aggressive or passive ones.
+    None for both when there are no words to trust: no transcript, or the rough fallback's (never evidence).
+
+    >>> phrase_counts({"transcript": {"words": [], "rough": False}, "cues": [{"style": "assertive"},
+    ...                {"style": "passive"}, {"style": "aggressive"}]})
+    (1, 2)
+    >>> phrase_counts({"transcript": {"rough": True}, "cues": [{"style": "assertive"}]})
+    (None, None)
+    """
+    transcript = record.get("transcript")
+    if not isinstance(transcript, dict) or transcript.get("rough"):
+        return None, None
+    styles = [c.get("style") for c in record.get("cues") or () if isinstance(c, dict)]
+    return styles.count("assertive"), sum(s in ("aggressive", "passive") for s in styles)
 
 
 def _summary_figures() -> dict:
@@ -285,6 +308,8 @@ def _summary_figures() -> dict:
         "mean_pitch_delta_st": of_turns(func.avg(t.c.pitch_delta_st)),
         "mean_latency_s": of_turns(func.avg(t.c.response_latency_s)),
         "interruption_count": of_turns(func.count(case((t.c.interrupted == true(), 1)))),
+        "helpful_phrase_count": of_turns(func.sum(t.c.helpful_phrases)),
+        "problem_phrase_count": of_turns(func.sum(t.c.problem_phrases)),
         "comment_count": select(func.count(c.c.id)).join(t, c.c.turn_id == t.c.id)
                          .where(t.c.session_id == s.c.id).scalar_subquery(),
     }

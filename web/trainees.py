@@ -15,7 +15,8 @@ from voicerehearse import charts as plots
 from voicerehearse.delivery import normal_band
 from voicerehearse.errors import ConfigError
 from voicerehearse.labels import REVIEW_STATUSES, STYLES
-from voicerehearse.session_list import SessionFilter, scenario_choices, session_query
+from voicerehearse.session_list import (FIGURES, SessionFilter, scenario_choices, session_query, team_medians,
+                                        trainee_figures_query)
 from voicerehearse.store import PracticeSession, Trainee
 from voicerehearse.web.auth import get_trainee_or_404, is_coach
 from voicerehearse.web.db import get_db
@@ -71,9 +72,13 @@ def index():
     if not is_coach():
         query = query.where(Trainee.id == (g.user.trainee_id if g.user else -1))
     found, page = _paged(db, query)
+    figures, team = {}, {}
+    if is_coach() and found:  # the team view: every trainee's figures in one statement, the medians over them
+        every = db.execute(trainee_figures_query()).all()
+        figures, team = {r.trainee_id: r for r in every}, team_medians(every)
     rows = [{"id": r.id, "name": r.name, "sessions": r.sessions or 0, "last_at": r.last_at,
-             "last_title": r.last_title, "counts": _counts(r)} for r in found]
-    return render_template("index.html", rows=rows, page=page)
+             "last_title": r.last_title, "counts": _counts(r), "figures": figures.get(r.id)} for r in found]
+    return render_template("index.html", rows=rows, page=page, team=team, figures=FIGURES)
 
 
 def _sessions_newest_first(trainee_id: int):
@@ -110,6 +115,9 @@ def sessions():
 
 def progress_rows(sessions) -> list[dict]:
     """Table and chart rows of sessions (their summary columns), in the order given."""
+    def per_turn(count, s):
+        return count / s.turn_count if count is not None and s.turn_count else None
+
     return [{
         "session": s,
         "date": s.started_at,
@@ -120,29 +128,56 @@ def progress_rows(sessions) -> list[dict]:
         "pitch": s.mean_pitch_delta_st,
         "latency": s.mean_latency_s,
         "interruptions": s.interruption_count or 0,
+        "interruptions_per_turn": per_turn(s.interruption_count, s),
+        "helpful_per_turn": per_turn(s.helpful_phrase_count, s),
+        "problem_per_turn": per_turn(s.problem_phrase_count, s),
     } for s in sessions]
+
+
+def _median_note(value, unit: str, digits: int):
+    return None if value is None else (value, f"team median {value:.{digits}f}{' ' + unit if unit else ''}")
 
 
 @bp.get("/trainees/<int:trainee_id>/progress")
 def progress(trainee_id: int):
-    """The trainee's sessions a page at a time (newest first), charted oldest to newest; totals over all."""
+    """The trainee's sessions (of one scenario, or all) a page at a time, newest first, charted oldest to newest
+    against the team's median; totals over all. Charts with nothing to show are left out."""
     t = get_trainee_or_404(trainee_id)
     db = get_db()
-    found, page = _paged(db, _sessions_newest_first(t.id))
+    scenario = (request.args.get("scenario") or "").strip() or None
+    query = _sessions_newest_first(t.id)
+    if scenario:
+        query = query.where(PracticeSession.scenario_id == scenario)
+    found, page = _paged(db, query)
     rows = progress_rows([r[0] for r in found])
-    s = PracticeSession
-    sums = db.execute(select(*(func.sum(getattr(s, f"{style}_count")).label(f"{style}_count") for style in STYLES))
-                      .where(s.trainee_id == t.id)).one()
+    s = PracticeSession  # one statement for the scenario menu and the totals: the trainee's sessions by scenario
+    by_scenario = db.execute(select(s.scenario_id, func.max(s.scenario_title).label("title"),
+                                    *(func.sum(getattr(s, f"{style}_count")).label(f"{style}_count")
+                                      for style in STYLES))
+                             .where(s.trainee_id == t.id).group_by(s.scenario_id)
+                             .order_by(func.max(s.scenario_title))).all()
+    totals = {style: sum(int(getattr(r, f"{style}_count") or 0) for r in by_scenario
+                         if scenario is None or r.scenario_id == scenario) for style in STYLES}
+    team = team_medians(db.execute(trainee_figures_query(scenario)).all()) if is_coach() else {}
     st = current_app.config["SETTINGS"]
     chronological = rows[::-1]
     pts = lambda key: [(r["date"].strftime("%m-%d"), r[key], r["verdict"]) for r in chronological]
-    charts = [
-        plots.line_chart(pts("wpm"), band=(st.slow_wpm, st.rushed_wpm), unit="wpm", title="Pace (mean per session)"),
-        plots.line_chart(pts("loudness"), band=normal_band("loudness", st), unit="dB",
-                         title="Loudness vs own baseline", band_note="baseline band"),
-        plots.line_chart(pts("pitch"), band=normal_band("pitch", st), unit="st",
-                         title="Pitch vs own baseline", band_note="baseline band"),
-        plots.line_chart(pts("latency"), band=(0.0, st.long_latency_s), unit="s", title="Reply latency",
-                         band_note="prompt, not interrupting"),
+    specs = [
+        ("wpm", dict(band=(st.slow_wpm, st.rushed_wpm), unit="wpm", title="Pace (mean per session)")),
+        ("loudness", dict(band=normal_band("loudness", st), unit="dB", title="Loudness vs own baseline",
+                          band_note="baseline band")),
+        ("pitch", dict(band=normal_band("pitch", st), unit="st", title="Pitch vs own baseline",
+                       band_note="baseline band")),
+        ("latency", dict(band=(0.0, st.long_latency_s), unit="s", title="Reply latency",
+                         band_note="prompt, not interrupting", reference=_median_note(team.get("latency_s"), "s", 2))),
+        ("interruptions_per_turn", dict(band=(0.0, 0.0), unit="a turn", title="Interruptions a turn",
+                                        band_note="none", reference=_median_note(
+                                            team.get("interruptions_per_turn"), "", 2))),
+        ("helpful_per_turn", dict(band=None, unit="a turn", title="Helpful phrases a turn (empathy, ownership, ...)",
+                                  reference=_median_note(team.get("helpful_per_turn"), "", 1))),
+        ("problem_per_turn", dict(band=(0.0, 0.0), unit="a turn", title="Problem phrases a turn (blame, hedges, ...)",
+                                  band_note="none", reference=_median_note(team.get("problem_per_turn"), "", 1))),
     ]
-    return render_template("progress.html", trainee=t, rows=rows, charts=charts, totals=_counts(sums), page=page)
+    charts = [plots.line_chart(pts(key), **spec) for key, spec in specs if any(r[key] is not None for r in rows)]
+    return render_template("progress.html", trainee=t, rows=rows, charts=charts, totals=totals, page=page,
+                           scenarios=[(r.scenario_id, r.title) for r in by_scenario], scenario=scenario)
