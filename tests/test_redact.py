@@ -35,6 +35,17 @@ def test_amounts_dates_and_ordinary_numbers_are_left_alone(text):
     assert find_numbers(_words(text), min_digits=7) == ()
 
 
+@pytest.mark.parametrize("text,masked", [
+    ("call 555 123 4567 and two hundred dollars were refunded", "555 123 4567"),
+    ("it is five five five one two three four and the fee was twenty five", "five five five one two three four"),
+    ("the card is four one one one and one one one one", "four one one one and one one one one"),  # still short
+])
+def test_an_amount_after_a_number_is_not_part_of_it(text, masked):
+    words = _words(text)
+    spans = find_numbers(words, min_digits=7)
+    assert [" ".join(w.word for w in words[s.first:s.last + 1]) for s in spans] == [masked]
+
+
 def test_the_transcript_keeps_everything_but_the_number():
     words = _words("sure the card is 4111 1111 1111 1111 and the expiry")
     t = Transcript("vosk", "m", " ".join(w.word for w in words), words)

@@ -29,7 +29,7 @@ _TWO_DIGIT = {"ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "six
               "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"}
 _TENS = {"twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"}
 _REPEAT = {"double": 2, "triple": 3}
-_JOINERS = {"dash", "hyphen", "-", "and"}
+_JOINERS = {"dash", "hyphen", "-", "and"}  # "and" only inside a run still too short to be a number
 _TOKEN = re.compile(r"[a-z0-9]+|-")
 
 
@@ -58,7 +58,16 @@ def _digits(token: str, previous: str | None) -> int | None:
 
 
 def find_numbers(words: Sequence[Word], *, min_digits: int) -> tuple[NumberSpan, ...]:
-    """Runs of spoken numbers holding at least ``min_digits`` digits, in order."""
+    """Runs of spoken numbers holding at least ``min_digits`` digits, in order.
+
+    A run ends at "and" once it holds enough digits to be a number: "... 4567 and two hundred dollars" masks the
+    phone number, not the amount after it (a pause does not end a run: a card number read slowly stays masked).
+
+    >>> from voicerehearse.types import Word
+    >>> ws = [Word(w, i * 0.4, i * 0.4 + 0.3) for i, w in enumerate("555 123 4567 and two hundred dollars".split())]
+    >>> [(s.first, s.last, s.digits) for s in find_numbers(ws, min_digits=7)]
+    [(0, 2, 10)]
+    """
     out: list[NumberSpan] = []
     run_first = run_last = None
     count = 0
@@ -78,7 +87,7 @@ def find_numbers(words: Sequence[Word], *, min_digits: int) -> tuple[NumberSpan,
             if tok in _REPEAT:
                 repeat, counts = _REPEAT[tok], True
                 continue
-            if tok in _JOINERS and run_first is not None:
+            if tok in _JOINERS and run_first is not None and not (tok == "and" and count >= min_digits):
                 continue  # "dash" between groups keeps the run open without extending it
             d = _digits(tok, previous)
             if d is None:
@@ -94,7 +103,7 @@ def find_numbers(words: Sequence[Word], *, min_digits: int) -> tuple[NumberSpan,
             count += added
         else:
             close()
-            run_first, count, repeat, previous = None, 0, 1, None
+            run_first, run_last, count, repeat, previous = None, None, 0, 1, None
     close()
     return tuple(out)
 
