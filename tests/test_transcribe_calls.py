@@ -78,3 +78,21 @@ def test_mono_call_is_one_stream_with_a_note(calls, tmp_path):
 def test_import_without_recognition_has_no_call_transcript(calls, tmp_path):
     _, turn = _import(tmp_path, calls["mono"], "--engine", "none")
     assert turn.call == ()
+
+
+def test_analyze_stereo_takes_the_agents_words_from_the_agents_channel_as_import_does(calls, tmp_path):
+    import json
+
+    from voicerehearse.cli import main
+    from voicerehearse.store import Turn
+
+    _import(tmp_path, calls["stereo"], "--stereo", "agent=0,customer=1")
+    with Store.open(tmp_path / "data").session() as db:
+        sides = db.query(Turn).one().analysis["call_transcript"]["sides"]
+    imported = [w["word"] for side in sides if side["side"] == "agent" for w in side["words"]]
+    out = CliRunner().invoke(main, ["analyze", str(calls["stereo"]), "--stereo", "agent=0,customer=1",
+                                    "--engine", "pocketsphinx", "--json"])
+    assert out.exit_code == 0, out.output
+    analysed = [w["word"] for w in json.loads(out.output)["transcript"]["words"]]
+    assert analysed == imported and analysed  # the customer's words (channel 1) are not the agent's
+    assert not set(analysed) & {"hello", "order", "arrived", "money"}

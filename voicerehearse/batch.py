@@ -300,7 +300,8 @@ def analyse_one(path: str, *, settings, engine=None, stereo: StereoLayout | None
             if engine is not None:
                 from voicerehearse.transcribe.engine import transcribe_file
 
-                words = transcribe_file(readable, engine=engine, settings=settings)
+                words = transcribe_file(readable, engine=engine, settings=settings,
+                                        channel=stereo.agent if stereo is not None else None)  # as import
             record = analysis_record(analyze_file(readable, settings=settings, transcript=words, stereo=stereo,
                                                   baseline=baseline))
             return {**record, "file": path}, True

@@ -74,7 +74,7 @@ def analyze(files, baselines, prompt, prompt_start, transcript, stereo, engine, 
     failed = 0
     for path in files:
         try:
-            words = given if recogniser is None else _transcribe(path, recogniser, settings)
+            words = given if recogniser is None else _transcribe(path, recogniser, settings, layout)
             result = analyze_file(path, settings=settings, baseline=baseline, transcript=words,
                                   prompt_path=prompt, prompt_start_s=prompt_start, stereo=layout)
         except VoiceRehearseError as exc:
@@ -92,7 +92,10 @@ def analyze(files, baselines, prompt, prompt_start, transcript, stereo, engine, 
         sys.exit(1)
 
 
-def _transcribe(path, recogniser, settings):
+def _transcribe(path, recogniser, settings, layout):
+    """The agent's words: from the agent's channel of a two-channel call (as ``import`` takes them), else the file.
+    The length limit is checked before any decoding."""
     from voicerehearse.transcribe.engine import transcribe_file
 
-    return transcribe_file(path, engine=recogniser, settings=settings)  # checks max_duration_s before decoding
+    return transcribe_file(path, engine=recogniser, settings=settings,
+                           channel=layout.agent if layout is not None else None)
