@@ -128,7 +128,7 @@ def test_settings_lists_every_setting_and_round_trips_as_toml(tmp_path):
 def test_every_setting_declares_its_unit_in_its_name():
     unitless = {"pitch_aperiodicity_max", "vosk_model", "data_dir", "database_url", "repeated_apology_count",
                 "bleed_min_correlation", "delivery_model", "min_password_length", "audio_dir"}
-    pattern = re.compile(r"_(s|db|dbfs|st|hz|wpm|ratio|count|weight|factor|score|max|fraction|pct|spreads|words|digits|length)$")
+    pattern = re.compile(r"_(s|db|dbfs|st|hz|wpm|ratio|count|weight|factor|score|max|fraction|pct|spreads|words|digits|length|points)$")
     for s in SETTINGS:
         assert pattern.search(s.name) or s.name in unitless or isinstance(s.default, bool), s.name  # a flag has no unit
 
