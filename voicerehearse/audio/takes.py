@@ -278,13 +278,16 @@ def _sidecar_of(path: Path) -> Path:
     return path.with_name(path.name[: -len(path.suffix)] + SIDECAR_SUFFIX)
 
 
+ASSUMED_RATE_HZ = 16000  # a take whose sidecar is lost is read as 16 kHz mono s16le (what capture writes by default)
+
+
 def _read_sidecar(sidecar: Path) -> dict[str, Any]:
     try:
         meta = json.loads(sidecar.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         meta = None
     if not isinstance(meta, dict):
-        meta = {"sample_rate": 16000, "channels": 1, "format": "s16le", "note": "sidecar missing; assumed 16 kHz"}
+        meta = {"sample_rate": ASSUMED_RATE_HZ, "channels": 1, "format": "s16le", "note": "sidecar missing; assumed 16 kHz"}
     return meta
 
 
@@ -293,7 +296,7 @@ def _convert(part: Path, *, keep_sidecar: bool, hold: bool) -> tuple[Path, dict[
     stays; with ``hold`` the returned fd keeps the WAV locked. OSError propagates; the ``.part`` then stays."""
     sidecar = _sidecar_of(part)
     meta = _read_sidecar(sidecar)
-    sr = int(meta.get("sample_rate") or 16000)
+    sr = int(meta.get("sample_rate") or ASSUMED_RATE_HZ)
     wav = part.with_name(part.name[: -len(PART_SUFFIX)] + ".wav")
     tmp = wav.with_name(wav.name + ".tmp")
     fd = None
@@ -399,7 +402,7 @@ def recover_take(path: str | os.PathLike) -> RecoveredTake | None:
             os.close(fd)
             raise TakeStorageError(f"cannot read {wav}: {exc}") from None
         meta["sample_rate"], meta["frames"] = info.samplerate, info.frames
-    return RecoveredTake(wav, meta, meta["frames"] / int(meta.get("sample_rate") or 16000), _Hold(fd))
+    return RecoveredTake(wav, meta, meta["frames"] / int(meta.get("sample_rate") or ASSUMED_RATE_HZ), _Hold(fd))
 
 
 def recover_takes(folder: str | os.PathLike) -> Iterator[RecoveredTake]:
