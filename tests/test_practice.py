@@ -230,7 +230,7 @@ def test_baselines_of_cyrillic_trainees_never_share_a_folder(tmp_path, monkeypat
     def open_blocks(options, prompt, reply_path):
         yield rehearsal.InputFeed(iter(blocks_of(read)), None)
 
-    monkeypatch.setattr(rehearsal, "open_blocks", open_blocks)
+    monkeypatch.setattr("voicerehearse.rehearsal.take.open_blocks", open_blocks)
     store = Store.open(tmp_path / "data")
     records = {name: calibrate(store, name, RehearsalOptions(speak=False), settings=load_settings())
                for name in ("Анна", "Иван")}

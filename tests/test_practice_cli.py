@@ -107,7 +107,7 @@ def test_live_recognition_feeds_the_stored_analysis(tmp_path, monkeypatch):
         def progress(self, progress, partial, provisional):
             partials.append((partial, provisional.pace.articulation_rate if provisional is not None else None))
 
-    monkeypatch.setattr(rehearsal, "open_blocks", open_blocks)
+    monkeypatch.setattr("voicerehearse.rehearsal.take.open_blocks", open_blocks)
     options = RehearsalOptions(engine="vosk", model=str(_ko_model()), speak=False)
     outcome = run_session(store, scenario, "Dana", options, settings=load_settings(), view=View())
     assert outcome.stopped is None

@@ -64,7 +64,7 @@ class _Clock:
 
 def test_the_delay_includes_waiting_for_the_recogniser(tmp_path, monkeypatch):
     clock = _Clock()
-    monkeypatch.setattr(rehearsal, "time", SimpleNamespace(monotonic=clock.monotonic))
+    monkeypatch.setattr("voicerehearse.rehearsal.take.time", SimpleNamespace(monotonic=clock.monotonic))
     reply = place(6.0, (1.5, trainee(2.5)))
 
     @contextmanager
@@ -98,8 +98,8 @@ def test_the_delay_includes_waiting_for_the_recogniser(tmp_path, monkeypatch):
         def turn_done(self, step, analysis, record, verdict_after_s, coaching):
             shown.append(verdict_after_s)
 
-    monkeypatch.setattr(rehearsal, "open_blocks", open_blocks)
-    monkeypatch.setattr(rehearsal, "start_recognition", lambda choice, options: Worker())
+    monkeypatch.setattr("voicerehearse.rehearsal.take.open_blocks", open_blocks)
+    monkeypatch.setattr("voicerehearse.rehearsal.session.start_recognition", lambda choice, options: Worker())
     scenario = load_pack(write_pack(tmp_path / "packs", [customer(seed=2, duration_s=1.0)]))
     run_session(Store.open(tmp_path / "data"), scenario, "Dana", RehearsalOptions(engine="pocketsphinx", speak=False),
                 settings=load_settings(), view=View())

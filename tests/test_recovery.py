@@ -21,7 +21,7 @@ from test_practice_support import blocks_of, customer, fill_disk_after, run_cli,
 from voicerehearse import rehearsal
 from voicerehearse.audio import takes
 from voicerehearse.errors import DeviceError
-from voicerehearse.rehearsal import RehearsalOptions, run_session
+from voicerehearse.rehearsal import RehearsalOptions, recovery, run_session
 from voicerehearse.scenarios import load_pack
 from voicerehearse.settings import load_settings
 from voicerehearse.store import PracticeSession, Store, StoreError, Turn, get_or_create_trainee
@@ -122,7 +122,7 @@ def one_turn(tmp_path, monkeypatch):
                         raise DeviceError("the input device stopped (unplugged?)")
                     yield b
             yield rehearsal.InputFeed(gen(), None)
-        monkeypatch.setattr(rehearsal, "open_blocks", open_blocks)
+        monkeypatch.setattr("voicerehearse.rehearsal.take.open_blocks", open_blocks)
 
     return load_pack(pack), store, fake_blocks
 
@@ -221,7 +221,7 @@ def _crashed_takes(store, n=2):
 def test_a_failed_store_loses_no_take_and_the_next_recovery_stores_both(tmp_path, monkeypatch, failure):
     store = Store.open(tmp_path / "data")
     session_id, parts = _crashed_takes(store)
-    real = rehearsal._analyse_and_store
+    real = recovery._analyse_and_store
     calls = []
 
     def flaky(store_, sid, index, *args, **kw):
@@ -230,7 +230,7 @@ def test_a_failed_store_loses_no_take_and_the_next_recovery_stores_both(tmp_path
             raise failure
         return real(store_, sid, index, *args, **kw)
 
-    monkeypatch.setattr(rehearsal, "_analyse_and_store", flaky)
+    monkeypatch.setattr(recovery, "_analyse_and_store", flaky)
     first = rehearsal.recover(store, settings=load_settings())  # no traceback: reported per take
     assert [r.stored for r in first] == ["not stored yet", "turn 2 of session 1"]
     assert first[0].problem.startswith(f"{type(failure).__name__}: ") and "next start" in first[0].problem
@@ -241,7 +241,7 @@ def test_a_failed_store_loses_no_take_and_the_next_recovery_stores_both(tmp_path
     assert wav1.with_name("turn-01.take.json").exists()  # still linked to its session and turn
     assert not wav2.with_name("turn-02.take.json").exists()  # stored: nothing left to do
 
-    monkeypatch.setattr(rehearsal, "_analyse_and_store", real)
+    monkeypatch.setattr(recovery, "_analyse_and_store", real)
     second = rehearsal.recover(store, settings=load_settings())
     assert [(r.stored, r.problem) for r in second] == [("turn 1 of session 1", None)]
     assert second[0].take.wav == wav1 and second[0].take.duration_s == pytest.approx(4.0)
@@ -300,7 +300,7 @@ def test_a_prompt_that_cannot_be_written_stops_the_session_with_its_reason(one_t
     def no_space(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(rehearsal.sf, "write", no_space)
+    monkeypatch.setattr(sf, "write", no_space)
     with pytest.raises(takes.TakeStorageError, match="cannot write .*turn-01-customer.wav") as err:
         _run(scenario, store)
     session = _status(store)
@@ -314,7 +314,7 @@ def test_a_database_failure_while_storing_a_turn_stops_the_session_and_keeps_the
     def locked(*a, **k):
         raise OperationalError("INSERT INTO turns", {}, sqlite3.OperationalError("database is locked"))
 
-    monkeypatch.setattr(rehearsal, "_analyse_and_store", locked)
+    monkeypatch.setattr("voicerehearse.rehearsal.take._analyse_and_store", locked)
     with pytest.raises(StoreError, match="database is locked.*will be stored at the next start") as err:
         _run(scenario, store)
     session = _status(store)
@@ -333,7 +333,7 @@ def test_an_unexpected_error_still_ends_the_session(one_turn, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("prompt synthesis crashed")
 
-    monkeypatch.setattr(rehearsal, "prompt_audio", boom)
+    monkeypatch.setattr("voicerehearse.rehearsal.take.prompt_audio", boom)
     with pytest.raises(RuntimeError):
         _run(scenario, store)
     session = _status(store)
