@@ -49,6 +49,23 @@ def test_cli_reaches_the_web_only_to_serve_it():
     assert _violations(cli, {"voicerehearse.web"}, WEB_ENTRY) == []
 
 
+# the rehearsal's stages in the order they may import each other (voicerehearse/rehearsal/__init__.py)
+REHEARSAL_STAGES = ("options", "view", "storage", "inputs", "take", "calibration", "recovery", "session")
+
+
+def test_rehearsal_stages_import_only_earlier_stages():
+    folder = CORE / "rehearsal"
+    assert sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__") == sorted(REHEARSAL_STAGES)
+    out = []
+    for i, stage in enumerate(REHEARSAL_STAGES):
+        later = {f"voicerehearse.rehearsal.{s}" for s in REHEARSAL_STAGES[i:]}
+        out += _violations([folder / f"{stage}.py"], later)
+        # the package's front door re-exports every stage: a stage importing it would import itself
+        out += [f"rehearsal/{stage}.py:{line} imports {module}" for line, module in _imports(folder / f"{stage}.py")
+                if module == "voicerehearse.rehearsal"]
+    assert out == []
+
+
 def test_the_checker_sees_a_violation(tmp_path):
     bad = ROOT / "voicerehearse" / "_layer_probe.py"
     try:
