@@ -14,7 +14,6 @@ from functools import lru_cache
 from typing import Any
 
 from voicerehearse.errors import StoreFormatError, VoiceRehearseError
-from voicerehearse import types as model
 from voicerehearse.types import Analysis
 
 SCHEMA = "voicerehearse.analysis/1"
@@ -64,11 +63,21 @@ def error_record(file: str, error: VoiceRehearseError) -> dict[str, Any]:
 
 @lru_cache(maxsize=None)
 def _hints(cls) -> dict[str, Any]:
-    return typing.get_type_hints(cls, vars(model))
+    return typing.get_type_hints(cls)  # the names of the class's own module (types, calls, report...)
+
+
+def from_json(kind: Any, value: Any) -> Any:
+    """``value`` (parsed JSON) as ``kind``: a frozen dataclass (fields by name, nested ones too), a tuple, an
+    optional; keys the dataclass does not have are ignored. Raises TypeError or ValueError when it does not fit.
+
+    >>> from voicerehearse.types import Word
+    >>> from_json(tuple[Word, ...], [{"word": "hi", "start": 1, "end": 1.5, "new": 0}])
+    (Word(word='hi', start=1.0, end=1.5, conf=None),)
+    """
+    return _build(kind, value)
 
 
 def _build(kind: Any, value: Any) -> Any:
-    """``value`` (parsed JSON) as ``kind`` (a type hint of :mod:`voicerehearse.types`)."""
     if value is None:
         return None
     origin = typing.get_origin(kind)
@@ -80,6 +89,8 @@ def _build(kind: Any, value: Any) -> Any:
         item = args[0] if args else Any
         return tuple(_build(item, v) for v in value)
     if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise TypeError(f"{kind.__name__} needs an object, got {type(value).__name__}")
         hints = _hints(kind)
         names = {f.name for f in dataclasses.fields(kind) if f.init}
         return kind(**{k: _build(hints[k], v) for k, v in value.items() if k in names})
