@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-STYLE_COLOURS = {"aggressive": "#c53030", "passive": "#b7791f", "assertive": "#2f855a"}
-NEUTRAL = "#7b8794"
+from voicerehearse.palette import NEUTRAL  # a value with no band to judge it by
 IN_BAND = "#486581"  # a value inside the metric's own normal range
 OUT_OF_BAND = "#dd6b20"  # outside it: the colour says where the value lies, not what the verdict was
 
