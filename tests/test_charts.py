@@ -41,7 +41,9 @@ def test_line_dots_follow_the_band():
 def test_charts_without_any_value_are_left_out():
     from voicerehearse.report import SessionReport, turn_charts, turn_report
 
-    record = {"duration_s": 3.0, "tone": {"loudness_delta_db": 1.0}, "delivery": {"label": "assertive"}}
+    from records import record as stored
+
+    record = stored(duration_s=3.0, tone={"loudness_delta_db": 1.0}, label="assertive")
     report = SessionReport(id=1, trainee="D", scenario_id="s", scenario_title="S", source="import", started_at=None,
                            turns=(turn_report(1, 0, None, "a.wav", record),))
     titles = [re.search(r"<title>([^<]+)</title>", str(c)).group(1) for c in turn_charts(report)]

@@ -119,17 +119,15 @@ def test_report_command_unknown_session_is_one_clear_line(stored):
 def test_language_cues_in_untimed_text_are_placed_on_estimated_word_times():
     from voicerehearse.report import turn_report
 
-    record = {
-        "duration_s": 5.0,
-        "transcript": {"words": [{"word": w, "start": None, "end": None} for w in "Calm down. Fine, just this once.".split()]},
-        "speech": {"segments": [{"start": 1.0, "end": 4.0}]},
-        "flags": [{"kind": "dismissive", "severity": "warning", "start": None, "end": None,
-                   "message": "\u201ccalm down\u201d: Dismissing the customer's feelings escalates the conflict."},
-                  {"kind": "ultimatum", "severity": "warning", "start": None, "end": None,
-                   "message": "\u201cjust this once\u201d: First-person ultimatums ..."},
-                  {"kind": "blame", "severity": "warning", "start": None, "end": None,
-                   "message": "\u201cyour fault\u201d: not in the words"}],
-    }
+    from records import Flag, record as stored
+
+    record = stored(
+        duration_s=5.0, words=[(w, None, None, None) for w in "Calm down. Fine, just this once.".split()],
+        segments=[(1.0, 4.0)],
+        flags=[Flag("dismissive", "warning", None, None,
+                    "\u201ccalm down\u201d: Dismissing the customer's feelings escalates the conflict."),
+               Flag("ultimatum", "warning", None, None, "\u201cjust this once\u201d: First-person ultimatums ..."),
+               Flag("blame", "warning", None, None, "\u201cyour fault\u201d: not in the words")])
     turn = turn_report(1, 0, None, "audio/x.wav", record)
     dismissive, ultimatum, blame = turn.flags
     assert dismissive.estimated and dismissive.start == 1.0 and dismissive.end < ultimatum.start
@@ -141,11 +139,11 @@ def _labelled_report():
     from voicerehearse.report import SessionReport, turn_report
     from voicerehearse.transcribe.sphinx_engine import FALLBACK_NOTE, MODEL
 
+    from records import record as stored
+
     def record(engine, model, note, words):
-        return {"duration_s": 4.0, "speech": {"segments": [{"start": 0.5, "end": 3.5}]},
-                "transcript": {"engine": engine, "model": model, "note": note, "text": " ".join(w for w, _ in words),
-                               "words": [{"word": w, "start": 0.5 + i, "end": 1.2 + i, "conf": c}
-                                         for i, (w, c) in enumerate(words)]}}
+        return stored(duration_s=4.0, segments=[(0.5, 3.5)], engine=engine, model=model, note=note,
+                      words=[(w, 0.5 + i, 1.2 + i, c) for i, (w, c) in enumerate(words)])
 
     rough = turn_report(1, 0, None, "a.wav", record("pocketsphinx", MODEL, FALLBACK_NOTE,
                                                     [("on", 0.9), ("august", 0.2), ("dead", 0.95)]))
@@ -209,9 +207,11 @@ def test_low_confidence_threshold_is_a_setting(monkeypatch, tmp_path):
     config = tmp_path / "c.toml"
     config.write_text("low_word_confidence_fraction = 0.1\n")
     monkeypatch.setenv("VOICEREHEARSE_CONFIG", str(config))
+    from voicerehearse.settings import load_settings
+
     report, _ = _labelled_report()
     parser = _Html()
-    parser.feed(render(report, "html"))
+    parser.feed(render(report, "html", load_settings()))  # the edge loads the settings and hands them down
     assert [t for c, t in parser.items if c == "low-conf"] == []
 
 

@@ -554,9 +554,11 @@ def test_contour_follows_the_analysed_speech_not_the_bleed(tmp_path):
 
     path = tmp_path / "take.wav"
     sf.write(path, place(6.0, (0.3, voice(1.7, f0=220, level_db=-18, seed=1)), (3.0, voice(2.0, f0=150, seed=2))), SR)
-    record = {"speech": {"segments": [{"start": 3.0, "end": 5.0}]},
-              "tone": {"baseline_loudness_db": -26.0, "baseline_pitch_hz": 150.0, "baseline": "b.wav"}}
-    c = contour(path, record, load_settings())
+    from voicerehearse.types import Span, ToneMetrics
+
+    tone = ToneMetrics(None, None, None, None, None, None, None, None, "b.wav", baseline_loudness_db=-26.0,
+                       baseline_pitch_hz=150.0)
+    c = contour(path, (Span(3.0, 5.0),), tone, load_settings())
     assert c["loudness"] and c["pitch"]
     assert min(t for t, _ in c["loudness"]) >= 2.95 and min(t for t, _ in c["pitch"]) >= 2.95
     assert c["baseline"]["loudness_db"] == -26.0 and c["baseline"]["pitch_hz"] == 150.0

@@ -6,6 +6,7 @@ Both use the analysis package's own framing and pitch helpers, so what is drawn 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import numpy as np
 import soundfile as sf
 
 from voicerehearse.delivery import normal_band
+from voicerehearse.settings import Settings
+from voicerehearse.types import Span, ToneMetrics
 
 
 @lru_cache(maxsize=64)
@@ -44,11 +47,10 @@ def peaks(path: Path, points: int = 1200) -> dict:
 
 @lru_cache(maxsize=32)
 def _contour(path: str, mtime: float, channel: int | None, segments: tuple[tuple[float, float], ...],
-             settings) -> dict:
+             settings: Settings) -> dict:
     from voicerehearse.analysis.frames import framed_from_settings, spans_to_mask, speech_activity
     from voicerehearse.analysis.tone import measure_voice
     from voicerehearse.audio.io import load_audio
-    from voicerehearse.types import Span
 
     audio = load_audio(path, settings=settings, keep_channels=channel is not None)
     if channel is not None and audio.samples.ndim == 2 and channel < audio.samples.shape[0]:
@@ -76,23 +78,24 @@ def _contour(path: str, mtime: float, channel: int | None, segments: tuple[tuple
     return {"duration": round(audio.duration_s, 3), "loudness": loud_pts, "pitch": pitch_pts}
 
 
-def contour(path: Path, record: dict, settings, channel: int | None = None) -> dict:
+def contour(path: Path, segments: Sequence[Span], tone: ToneMetrics | None, settings: Settings,
+            channel: int | None = None) -> dict:
     """Loudness (dBFS, speech only, 50 ms) and pitch (Hz, voiced frames) over time, with the baseline bands.
 
-    ``record``: the turn's analysis record, whose speech segments and baseline levels are used as they are.
+    ``segments`` and ``tone``: the turn's analysed speech segments and tone (its reference levels), used as they
+    are; None/() for a turn without an analysis (the default level, no pitch band).
     ``channel``: in a two-channel call, the agent's channel (the side that was judged)."""
-    tone = record.get("tone") or {}
-    base_loud = tone.get("baseline_loudness_db")
+    base_loud = tone.baseline_loudness_db if tone is not None else None
     base_loud = settings.default_loudness_dbfs if base_loud is None else base_loud
-    base_pitch = tone.get("baseline_pitch_hz")
-    segments = tuple((s["start"], s["end"]) for s in (record.get("speech") or {}).get("segments", ()))
-    out = dict(_contour(str(path), path.stat().st_mtime, channel, segments, settings))
+    base_pitch = tone.baseline_pitch_hz if tone is not None else None
+    spans = tuple((s.start, s.end) for s in segments)
+    out = dict(_contour(str(path), path.stat().st_mtime, channel, spans, settings))
     out["baseline"] = {
         "loudness_db": round(base_loud, 2),
         "loudness_band": [round(base_loud + d, 2) for d in normal_band("loudness", settings)],
         "pitch_hz": round(base_pitch, 1) if base_pitch else None,
         "pitch_band": [round(base_pitch * 2 ** (d / 12), 1) for d in normal_band("pitch", settings)]
         if base_pitch else None,
-        "name": tone.get("baseline"),
+        "name": tone.baseline if tone is not None else None,
     }
     return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g
+from flask import Blueprint, Response, abort, current_app, g
 
 from voicerehearse.report import WRITERS, ReportError, session_report
 from voicerehearse.web.auth import get_session_or_404
@@ -15,9 +15,10 @@ def export(session_id: int, fmt: str):
     writer = WRITERS.get(fmt)
     if writer is None:
         abort(404, description=f"Unknown export format {fmt!r}; choose one of {', '.join(sorted(WRITERS))}.")
-    report = session_report(get_session_or_404(session_id), coach_id=g.user.id)
+    settings = current_app.config["SETTINGS"]
+    report = session_report(get_session_or_404(session_id), coach_id=g.user.id, settings=settings)
     try:
-        body = writer.write(report)
+        body = writer.write(report, settings)
     except ReportError as exc:  # e.g. the PDF renderer is not installed on this server
         abort(501, description=str(exc))
     name = f"voicerehearse-session-{session_id}.{writer.extension}"

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from voicerehearse.cli.common import domain_errors
+from voicerehearse.report_formats import WRITERS
 from voicerehearse.transcribe.names import engine_choices
 
 data_dir_option = click.option(
@@ -205,17 +206,18 @@ def users_list(data_dir):
 
 @click.command()
 @click.argument("session_id", metavar="SESSION", type=int)
-@click.option("--format", "fmt", type=click.Choice(["json", "vtt", "html", "pdf"]), default="html", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(sorted(WRITERS)), default="html", show_default=True,
               help="pdf needs WeasyPrint installed; it is written to -o only.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="File to write (default: standard output).")
 @data_dir_option
 @domain_errors
 def report(session_id, fmt, output, data_dir):
-    """Write the report of stored session SESSION: JSON (analysis schema), WebVTT or self-contained HTML."""
+    """Write the report of stored session SESSION: JSON (analysis schema), WebVTT, self-contained HTML or PDF."""
     from voicerehearse.report import load_report, render
 
-    text = render(load_report(_store(data_dir), session_id), fmt)
+    settings = _settings()
+    text = render(load_report(_store(data_dir, settings), session_id, settings=settings), fmt, settings)
     if output is None:
         if isinstance(text, bytes):
             raise click.UsageError("a PDF goes to a file: add -o FILE.pdf")
