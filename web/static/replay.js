@@ -7,33 +7,16 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const hasWS = typeof window.WaveSurfer !== 'undefined';
   const SVGNS = 'http://www.w3.org/2000/svg';
-  const KIND_COLOURS = {
-    interruption: '#c53030', rushed: '#dd6b20', raised_voice: '#e53e3e', raised_pitch: '#d53f8c',
-    vocal_effort: '#9b2c2c', ultimatum: '#97266d', blame: '#c05621', dismissive: '#b83280',
-    long_latency: '#d69e2e', slow: '#b7791f', soft_voice: '#ecc94b', lowered_pitch: '#975a16',
-    monotone: '#a0aec0', low_effort: '#c4a35a', repeated_apology: '#d69e2e', hedge: '#c8a84b',
-    apology: '#d69e2e', give_in: '#b7791f'
-  };
-  const SEVERITY_COLOURS = { problem: '#c53030', warning: '#d69e2e', info: '#2f855a' };
-  const COMMENT_COLOUR = 'rgba(49, 130, 206, 0.45)';
-  const PROMPT_COLOUR = 'rgba(160, 174, 192, 0.22)';
+  // colours come from the server (voicerehearse.palette): each flag carries its own, the marks are in data.colours
+  const COMMENT_COLOUR = alpha(data.colours.comment, 0.45);
+  const PROMPT_COLOUR = alpha(data.colours.prompt, 0.22);
   const LABEL_STYLE = 'display:inline-block;font:10px/1.2 system-ui,sans-serif;padding:0 3px;color:#102a43;' +
     'background:rgba(255,255,255,.8);border-radius:3px;white-space:nowrap;pointer-events:none';
 
-  function kindColour(flag) {
-    if (flag.severity === 'info') return SEVERITY_COLOURS.info;
-    return KIND_COLOURS[flag.kind] || SEVERITY_COLOURS[flag.severity] || '#718096';
-  }
   function alpha(hex, a) {
     const n = parseInt(hex.slice(1), 16);
     return 'rgba(' + (n >> 16) + ',' + ((n >> 8) & 255) + ',' + (n & 255) + ',' + a + ')';
   }
-  // colour the legend keys and flag buttons the same way as the regions
-  document.querySelectorAll('[class*="flag-"]').forEach(function (el) {
-    const m = /flag-([a-z_]+)/.exec(el.className);
-    const sev = /sev-(\w+)/.exec(el.className) || /sev-(\w+)/.exec((el.closest('li') || {}).className || '');
-    if (m) el.style.setProperty('--kind', kindColour({ kind: m[1], severity: sev ? sev[1] : 'warning' }));
-  });
 
   const players = {};
   window.vr = { players: players };
@@ -116,7 +99,7 @@
           }
           label.title = name + ': ' + q.f.message;
           const r = p.regions.addRegion({ id: 'flag-' + turn.id + '-' + q.i, start: q.f.start, end: q.end,
-                                          color: alpha(kindColour(q.f), 0.35), content: label, drag: false, resize: false });
+                                          color: alpha(q.f.colour, 0.35), content: label, drag: false, resize: false });
           r.flag = q.f;
           if (r.element) { r.element.style.top = (q.lane * laneH) + '%'; r.element.style.height = laneH + '%'; }
         });
@@ -129,7 +112,7 @@
       });
       if (data.can_edit) {
         // drag across the waveform to pin a comment to that span: it fills the form's from/to fields
-        p.regions.enableDragSelection({ color: 'rgba(49, 130, 206, 0.18)', id: 'draft-' + turn.id }, 3);
+        p.regions.enableDragSelection({ color: alpha(data.colours.comment, 0.18), id: 'draft-' + turn.id }, 3);
         p.regions.on('region-created', function (region) {
           if (!region.id || region.id.indexOf('draft-') !== 0) return;
           if (p.draft && p.draft !== region) p.draft.remove();
