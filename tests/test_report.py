@@ -224,3 +224,52 @@ def test_pdf_writer_renders_the_html_report_with_its_charts():
     pdf = WRITERS["pdf"].write(report)
     assert pdf.startswith(b"%PDF") and WRITERS["pdf"].mimetype == "application/pdf"
     assert len(weasyprint.HTML(string=write_html(report)).render().pages) == 1
+
+
+def test_a_turn_holds_the_typed_analysis_and_no_field_of_it_again(stored):
+    import dataclasses
+
+    from voicerehearse.report import TurnReport
+    from voicerehearse.schema import analysis_from_record
+    from voicerehearse.types import Analysis, PaceMetrics, ToneMetrics, TurnTiming, Verdict
+
+    store, sid, take = stored
+    turn = load_report(store, sid).turns[0]
+    assert turn.analysis == analysis_from_record(take["record"])
+    mine = {f.name for f in dataclasses.fields(TurnReport)}
+    theirs = {f.name for kind in (Analysis, PaceMetrics, ToneMetrics, TurnTiming, Verdict)
+              for f in dataclasses.fields(kind)}
+    assert mine & theirs == {"flags"}  # the analysis' flags placed for display (PlacedFlag), not a copy
+    assert [(f.kind, f.start) for f in turn.flags] == [(f.kind, f.start) for f in turn.analysis.flags]
+
+
+def test_an_error_record_is_a_turn_without_analysis_that_says_why():
+    from voicerehearse.errors import AudioFormatError
+    from voicerehearse.report import SessionReport, turn_report
+    from voicerehearse.schema import error_record
+
+    turn = turn_report(1, 0, "Hello?", "a.wav", error_record("a.wav", AudioFormatError("no audio in the file")))
+    assert turn.analysis is None and turn.error == "no audio in the file" and turn.words == turn.flags == ()
+    report = SessionReport(id=2, trainee="D", scenario_id="s", scenario_title="S", source="practice", started_at=None,
+                           turns=(turn,))
+    assert "Not analysed: no audio in the file" in render(report, "html")
+    assert "NOTE turn 1: verdict not analysed" in render(report, "vtt")
+
+
+def test_the_cli_offers_exactly_the_registered_formats():
+    choice = next(p for p in report_cmd.params if p.name == "fmt").type
+    assert list(choice.choices) == sorted(WRITERS)
+
+
+def test_the_views_read_no_raw_record():
+    from pathlib import Path
+
+    from voicerehearse.schema import _SECTIONS
+
+    web = Path(__file__).resolve().parents[1] / "web"
+    sections = (*_SECTIONS, "redaction", "call_transcript", "practice")
+    for name in ("replay.py", "contour.py", "exports.py", "templates/session.html", "templates/_macros.html"):
+        text = (web / name).read_text(encoding="utf-8")
+        reads = [f'{how}{q}{s}{q}' for s in sections for q in "\"'" for how in (".get(", "[")]
+        assert not [r for r in reads if r in text], name  # e.g. .get("tone"), ["stereo"]
+        assert ".record" not in text, name
