@@ -13,6 +13,7 @@ Any format libsndfile reads (WAV, FLAC, OGG, MP3 on recent builds), any rate, an
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -130,65 +131,112 @@ def _blocks(f: sf.SoundFile, frames: int):
         yield block
 
 
-def load_audio(path: str | os.PathLike, *, settings: Settings = DEFAULTS, keep_channels: bool = False) -> Audio:
-    """Read ``path`` into a validated :class:`Audio` at the analysis rate.
+@dataclass(frozen=True)
+class AudioStream:
+    """A validated audio file read at the analysis rate block by block, any number of times, never held whole:
+    each :meth:`chunks` decodes the file anew (DC-corrected, downmixed unless ``keep_channels``, resampled).
 
-    Mono (channels averaged) unless ``keep_channels``; then shape (channels, n). Bounds (rate, channels,
-    duration, decoded size) are checked from the header before decoding; then the file is decoded, DC-corrected,
-    downmixed and resampled block by block, so peak memory is the result plus a few blocks whatever the source
-    format. A file whose tail does not decode (cut short) keeps what decoded, with ``Audio.truncated`` set.
-    Raises AudioFormatError (unreadable, out of bounds, empty, NaN/inf) or AudioDurationError (outside the limits).
+    What :func:`load_audio` holds in memory, without holding it: a 3-hour call is a few blocks at a time.
+
+    >>> import soundfile as sf, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "tone.wav")
+    >>> sf.write(path, 0.1 * np.sin(np.arange(44100) / 44100 * 2 * np.pi * 220), 44100)
+    >>> stream = open_audio(path)
+    >>> stream.channels, sum(c.shape[1] for c in stream.chunks()), round(stream.duration_s, 3)
+    (1, 16000, 1.0)
     """
+
+    path: str
+    sample_rate: int  # analysis rate (after resampling)
+    source_sample_rate: int  # rate of the file as read
+    source_channels: int  # channel count of the file as read
+    source_frames: int  # frames of the file that decode
+    keep_channels: bool
+    truncated: bool = False  # the file's tail does not decode: only the part before it is read
+    dc: np.ndarray = field(default=None, repr=False)  # (source_channels,) DC offset of each channel
+
+    @property
+    def channels(self) -> int:
+        """Rows of each chunk: the file's channels when kept apart, else 1."""
+        return self.source_channels if self.keep_channels else 1
+
+    @property
+    def duration_s(self) -> float:
+        return self.source_frames / self.source_sample_rate
+
+    def chunks(self):
+        """One pass over the file: consecutive (channels, k) float32 chunks at the analysis rate.
+        Raises AudioFormatError when the file no longer decodes."""
+        try:
+            with open_file(self.path) as fh, sf.SoundFile(fh) as f:
+                yield from _decoded(f, self.source_frames, self.dc, self.keep_channels, self.sample_rate)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise AudioFormatError(f"{shown(self.path)}: cannot decode audio ({_why(exc)})") from None
+
+
+def open_audio(path: str | os.PathLike, *, settings: Settings = DEFAULTS, keep_channels: bool = False) -> AudioStream:
+    """Validate ``path`` for analysis without loading it: bounds (rate, channels, duration, decoded size) from the
+    header, then one decoding pass for finiteness, the DC offset of each channel and how much of the file really
+    decodes (a file cut short keeps what decoded, with ``truncated`` set). Raises AudioFormatError (unreadable,
+    out of bounds, empty, NaN/inf) or AudioDurationError (outside the limits)."""
     info = probe(path, settings)
     try:
         with open_file(path) as fh, sf.SoundFile(fh) as f:
             sr, channels = f.samplerate, f.channels
-            # pass 1: finiteness, the DC offset of each channel, and how much of the file really decodes
             total, dc = 0, np.zeros(channels)
             for block in _blocks(f, info.frames):
                 if not np.isfinite(block).all():
                     raise AudioFormatError(f"{shown(path)}: the audio holds NaN or infinite samples")
                 dc += block.sum(axis=0, dtype=np.float64)
                 total += block.shape[0]
-        if total == 0:
-            raise AudioFormatError(f"{shown(path)}: the file holds no audio")
-        _check_duration(path, total / sr, settings)
-        dc = (dc / total).astype(np.float32)  # a biased mic's DC offset is not sound
-        with open_file(path) as fh, sf.SoundFile(fh) as f:  # pass 2 (reopened: a damaged file cannot seek back)
-            samples = _decode_resampled(f, total, dc, keep_channels and channels > 1,
-                                        settings.analysis_sample_rate_hz)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioFormatError(f"{shown(path)}: cannot decode audio ({_why(exc)})") from None
-    return Audio(samples, settings.analysis_sample_rate_hz, sr, channels, str(path), truncated=total < info.frames)
+    if total == 0:
+        raise AudioFormatError(f"{shown(path)}: the file holds no audio")
+    _check_duration(path, total / sr, settings)
+    dc = (dc / total).astype(np.float32)  # a biased mic's DC offset is not sound
+    return AudioStream(os.fspath(path), settings.analysis_sample_rate_hz, sr, channels, total,
+                       keep_channels and channels > 1, total < info.frames, dc)
 
 
-def _decode_resampled(f: sf.SoundFile, frames: int, dc: np.ndarray, keep_channels: bool, target: int) -> np.ndarray:
+def load_audio(path: str | os.PathLike, *, settings: Settings = DEFAULTS, keep_channels: bool = False) -> Audio:
+    """Read ``path`` into a validated :class:`Audio` at the analysis rate.
+
+    Mono (channels averaged) unless ``keep_channels``; then shape (channels, n). Checked and decoded as
+    :func:`open_audio` does, block by block, so peak memory is the result plus a few blocks whatever the source
+    format. A file whose tail does not decode (cut short) keeps what decoded, with ``Audio.truncated`` set.
+    Raises AudioFormatError (unreadable, out of bounds, empty, NaN/inf) or AudioDurationError (outside the limits).
+    """
+    stream = open_audio(path, settings=settings, keep_channels=keep_channels)
+    target, out_channels = stream.sample_rate, stream.channels
+    out = np.empty((out_channels, -(-stream.source_frames * target // stream.source_sample_rate) + 64), np.float32)
+    n = 0
+    for chunk in stream.chunks():  # chunk: (out_channels, k)
+        if n + chunk.shape[1] > out.shape[1]:  # the resampler's rounding: grow a little
+            out = np.concatenate([out, np.empty((out_channels, chunk.shape[1] + 64), np.float32)], axis=1)
+        out[:, n : n + chunk.shape[1]] = chunk
+        n += chunk.shape[1]
+    samples = out[0, :n] if out_channels == 1 else out[:, :n]
+    return Audio(samples, target, stream.source_sample_rate, stream.source_channels, str(path),
+                 truncated=stream.truncated)
+
+
+def _decoded(f: sf.SoundFile, frames: int, dc: np.ndarray, keep_channels: bool, target: int):
     """The first ``frames`` frames of ``f`` minus ``dc``, averaged to mono unless ``keep_channels``, at ``target`` Hz:
-    (n,) or (channels, n) float32."""
+    consecutive (channels, k) float32 chunks."""
     sr, out_channels = f.samplerate, (dc.shape[0] if keep_channels else 1)
     stream = None
     if sr != target:
         import soxr
 
         stream = soxr.ResampleStream(sr, target, out_channels, dtype="float32")
-    out = np.empty((out_channels, -(-frames * target // sr) + 64), np.float32)
-    n = 0
-
-    def put(chunk):  # chunk: (k, out_channels)
-        nonlocal out, n
-        if n + chunk.shape[0] > out.shape[1]:  # the resampler's rounding: grow a little
-            out = np.concatenate([out, np.empty((out_channels, chunk.shape[0] + 64), np.float32)], axis=1)
-        out[:, n : n + chunk.shape[0]] = chunk.T
-        n += chunk.shape[0]
-
     for block in _blocks(f, frames):
         block = block - dc
         if not keep_channels and block.shape[1] > 1:
             block = block.mean(axis=1, keepdims=True)
-        put(block if stream is None else stream.resample_chunk(block))
+        yield (block if stream is None else stream.resample_chunk(block)).T
     if stream is not None:
-        put(stream.resample_chunk(np.zeros((0, out_channels), np.float32), last=True))
-    return out[0, :n] if out_channels == 1 else out[:, :n]
+        yield stream.resample_chunk(np.zeros((0, out_channels), np.float32), last=True).T
 
 
 def from_array(
