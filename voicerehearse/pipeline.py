@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voicerehearse.analysis import overlap
-from voicerehearse.analysis.frames import framed_from_settings, speech_activity
+from voicerehearse.analysis.frames import (Downmix, Framed, InMemory, Signal, frame_channels, frame_lengths,
+                                          speech_activity)
 from voicerehearse.analysis.lexicon import find_cues
 from voicerehearse.analysis.pace import pace_metrics, syllable_nuclei
 from voicerehearse.analysis.tone import VoiceMeasures, measure_voice, tone_metrics
-from voicerehearse.audio.io import load_audio
+from voicerehearse.audio.io import AudioStream, load_audio, open_audio
 from voicerehearse.delivery import flags_for, judge
 from voicerehearse.errors import BaselineError, ConfigError, TranscriptFormatError
 from voicerehearse.settings import DEFAULTS, Settings, load_settings
@@ -49,7 +50,7 @@ class StereoLayout:
         return layout
 
 
-def _voice(framed, settings, mask=None):
+def _voice(framed: Framed, settings: Settings, mask=None):
     """Speech activity, voice measures and syllable nuclei of one framed signal, and whether it holds a voice at
     all (speech with enough pitched frames), not just sound."""
     activity = speech_activity(framed, settings, mask=mask)
@@ -59,9 +60,34 @@ def _voice(framed, settings, mask=None):
     return activity, voice, nuclei, activity.has_speech and voiced
 
 
+def _signal(audio: Audio | AudioStream) -> tuple[Signal, int]:
+    """The samples of ``audio`` as a :class:`Signal` (read in place: in memory, or from the file block by block),
+    and how many channel rows it has."""
+    if isinstance(audio, AudioStream):
+        return audio, audio.channels
+    return InMemory(audio.samples), (audio.samples.shape[0] if audio.samples.ndim == 2 else 1)
+
+
+def _framed(audio: Audio | AudioStream, settings: Settings, stereo: "StereoLayout | None" = None) -> tuple[Framed, ...]:
+    """The frames of the analysed channel (the agent's with ``stereo``, else the mix), and the customer's with
+    ``stereo``: one pass over the samples."""
+    signal, rows = _signal(audio)
+    if stereo is not None:
+        if rows < 2 or max(stereo.agent, stereo.customer) >= rows:
+            raise ConfigError(
+                f"{audio.path}: the stereo layout needs channels {stereo.agent} and {stereo.customer}, "
+                f"the file has {audio.source_channels}", field="stereo")
+        channels = (stereo.agent, stereo.customer)
+    else:
+        signal, channels = (Downmix(signal) if rows > 1 else signal), (0,)
+    frame_length, hop_length = frame_lengths(audio.sample_rate, settings)
+    return frame_channels(signal, sr=audio.sample_rate, frame_length=frame_length, hop_length=hop_length,
+                          channels=channels)
+
+
 def measure_baseline(path: str | os.PathLike, settings: Settings = DEFAULTS) -> Baseline:
     """The trainee's neutral reference from a calibration read; raises BaselineError when it holds no speech."""
-    return baseline_from_audio(load_audio(path, settings=settings), Path(path).name, settings)
+    return baseline_from_audio(open_audio(path, settings=settings), Path(path).name, settings)
 
 
 def baseline_from_analysis(analysis: Analysis, source: str) -> Baseline:
@@ -71,9 +97,9 @@ def baseline_from_analysis(analysis: Analysis, source: str) -> Baseline:
                     source)
 
 
-def baseline_from_audio(audio: Audio, source: str, settings: Settings = DEFAULTS) -> Baseline:
-    """:func:`measure_baseline` for audio already in memory."""
-    framed = framed_from_settings(audio.samples, audio.sample_rate, settings)
+def baseline_from_audio(audio: Audio | AudioStream, source: str, settings: Settings = DEFAULTS) -> Baseline:
+    """:func:`measure_baseline` for audio already in memory (or a file opened with :func:`open_audio`)."""
+    (framed,) = _framed(audio, settings)
     activity, voice, nuclei, has_voice = _voice(framed, settings)
     if not has_voice:
         raise BaselineError(f"{source}: the baseline recording holds no speech")
@@ -83,7 +109,7 @@ def baseline_from_audio(audio: Audio, source: str, settings: Settings = DEFAULTS
 
 
 def analyze_audio(
-    audio: Audio,
+    audio: Audio | AudioStream,
     *,
     settings: Settings = DEFAULTS,
     baseline: Baseline | None = None,
@@ -93,34 +119,26 @@ def analyze_audio(
     stereo: StereoLayout | None = None,
 ) -> Analysis:
     """Analyse validated audio. With ``stereo`` the agent channel is judged and both sides timed;
-    with ``prompt`` the reply is timed against the customer's line and its bleed removed."""
-    _check_inputs(audio, prompt, prompt_start_s, transcript)
-    channels = audio.source_channels
-    stereo_metrics = None
-    main = audio
-    if stereo is not None:
-        if audio.samples.ndim != 2 or max(stereo.agent, stereo.customer) >= audio.samples.shape[0]:
-            raise ConfigError(
-                f"{audio.path}: the stereo layout needs channels {stereo.agent} and {stereo.customer}, "
-                f"the file has {channels}", field="stereo")
-        main = audio.channel(stereo.agent)
-    elif audio.samples.ndim == 2:
-        main = Audio(audio.samples.mean(axis=0), audio.sample_rate, audio.source_sample_rate, channels, audio.path)
+    with ``prompt`` the reply is timed against the customer's line and its bleed removed.
 
-    framed = framed_from_settings(main.samples, main.sample_rate, settings)
+    ``audio`` is samples in memory (:class:`Audio`) or a file read block by block (:class:`AudioStream`, what
+    :func:`analyze_file` uses): the same computation either way, so the same figures, and over a stream the
+    memory does not grow with the length. The samples are read twice, block by block: for the frame power,
+    then for the pitch and spectra of the speech frames; every other measure works on the per-frame arrays.
+    """
+    _check_inputs(audio, prompt, prompt_start_s, transcript)
+    framed, *other = _framed(audio, settings, stereo)
     mask = bleed = None
     if prompt is not None:
         bleed = overlap.estimate_bleed(framed, prompt.samples, prompt_start_s, settings)
         mask = overlap.trainee_mask(framed, bleed, settings)
     activity, voice, nuclei, has_voice = _voice(framed, settings, mask)
-    turn = None
+    turn = stereo_metrics = None
     if prompt is not None:
         turn = overlap.turn_timing(framed, activity, prompt.samples, prompt_start_s, bleed, settings)
     if stereo is not None:
-        customer = audio.channel(stereo.customer)
-        c_framed = framed_from_settings(customer.samples, customer.sample_rate, settings)
         stereo_metrics = overlap.stereo_metrics(
-            {"agent": (stereo.agent, activity), "customer": (stereo.customer, speech_activity(c_framed, settings))},
+            {"agent": (stereo.agent, activity), "customer": (stereo.customer, speech_activity(other[0], settings))},
             settings,
         )
     if transcript is not None and (prompt is not None or stereo is not None):
@@ -130,9 +148,9 @@ def analyze_audio(
     cues = find_cues(transcript.words) if transcript else ()
     measured = Analysis(
         file=audio.path or "",
-        duration_s=round(audio.duration_s, 4),
+        duration_s=round(framed.duration_s, 4),
         sample_rate=audio.source_sample_rate,
-        channels=channels,
+        channels=audio.source_channels,
         transcript=transcript,
         speech=activity,
         pace=pace,
@@ -216,7 +234,8 @@ def rejudge(analysis: Analysis, baseline: Baseline | None, settings: Settings = 
     return _judged(rebased, baseline, settings, has_voice=analysis.delivery.label != "no speech")
 
 
-def _check_inputs(audio: Audio, prompt: Audio | None, prompt_start_s: float, transcript: Transcript | None) -> None:
+def _check_inputs(audio: Audio | AudioStream, prompt: Audio | None, prompt_start_s: float,
+                  transcript: Transcript | None) -> None:
     name = audio.path or "audio"
     if not math.isfinite(prompt_start_s) or prompt_start_s < 0:
         raise ConfigError(f"the customer's line must start at a time >= 0 s, got {prompt_start_s:g}", field="prompt_start")
@@ -240,8 +259,9 @@ def analyze_file(
     prompt_start_s: float = 0.0,
     stereo: StereoLayout | None = None,
 ) -> Analysis:
-    """Load ``path`` (and the prompt), then :func:`analyze_audio`. Raises VoiceRehearseError subclasses on bad input."""
-    audio = load_audio(path, settings=settings, keep_channels=stereo is not None)
+    """Open ``path`` (and load the prompt), then :func:`analyze_audio` over the file read block by block, so a
+    3-hour call takes a few blocks of memory. Raises VoiceRehearseError subclasses on bad input."""
+    audio = open_audio(path, settings=settings, keep_channels=stereo is not None)
     prompt = load_audio(prompt_path, settings=settings) if prompt_path is not None else None
     return analyze_audio(audio, settings=settings, baseline=baseline, transcript=transcript, prompt=prompt,
                          prompt_start_s=prompt_start_s, stereo=stereo)

@@ -1,4 +1,5 @@
-"""The one framing helper under every metric: frame grid, frame power, speech activity, segments.
+"""The one framing helper under every metric: frame grid, frame power, speech activity, segments, and the
+block-by-block reading of a signal that lets a 3-hour call be measured in a few blocks of memory.
 
 Frame ``i`` stands for the time interval ``[i * hop, (i + 1) * hop)``; its analysis window of
 ``frame_length`` samples is centred on that interval (zero-padded at the edges), so a run of frames
@@ -16,30 +17,115 @@ Frame ``i`` stands for the time interval ``[i * hop, (i + 1) * hop)``; its analy
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from voicerehearse.levels import FLOOR_DB, power_db
+from voicerehearse.settings import Settings
 from voicerehearse.types import PauseStats, Span, SpeechActivity
 
 _TINY_POWER = 10 ** (FLOOR_DB / 10)  # digital silence
 _MIN_DYNAMIC_DB = 10.0  # speech is at least this far above the silence threshold
 
 
+class Signal(Protocol):
+    """Samples that can be read from the start any number of times: an array in memory, or a file decoded anew
+    on each pass (:class:`voicerehearse.audio.io.AudioStream`), so a long recording is never held whole."""
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """One pass over the samples: consecutive (channels, k) float32 chunks of any size."""
+        ...
+
+
+@dataclass(frozen=True)
+class InMemory:
+    """A :class:`Signal` over samples already in memory, (n,) or (channels, n): read as one view, never copied."""
+
+    y: np.ndarray = field(repr=False)
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        y = np.asarray(self.y, dtype=np.float32)
+        yield y if y.ndim == 2 else y[np.newaxis]
+
+
+@dataclass(frozen=True)
+class Downmix:
+    """A :class:`Signal` that is the mean of the channels of another, one row.
+
+    >>> next(Downmix(InMemory(np.array([[1.0, 2.0], [3.0, 0.0]], np.float32))).chunks()).tolist()
+    [[2.0, 1.0]]
+    """
+
+    signal: Signal
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        for chunk in self.signal.chunks():
+            yield chunk.mean(axis=0, keepdims=True) if chunk.shape[0] > 1 else chunk
+
+
+_BLOCK_FRAMES = 4096  # frames per block (41 s at 10 ms): what a pass holds of a signal, and the running sums' span
+
+
+def blocks(signal: Signal, *, block_length: int, context: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    """The signal in consecutive blocks of ``block_length`` samples, each with ``context`` samples either side.
+
+    Yields ``(start, stop, seg)``: ``seg`` (channels, block_length + 2 * context) holds samples
+    ``[start - context, start + block_length + context)``, zeros beyond either end of the signal; ``stop`` is
+    ``min(n, start + block_length)``, so the last block's ``stop`` is the signal's length ``n``. Memory: two
+    blocks and a chunk, whatever the length (a signal in memory is only viewed).
+
+    >>> y = np.arange(1, 11, dtype=np.float32)
+    >>> [(a, b, seg[0].astype(int).tolist()) for a, b, seg in blocks(InMemory(y), block_length=4, context=1)]
+    [(0, 4, [0, 1, 2, 3, 4, 5]), (4, 8, [4, 5, 6, 7, 8, 9]), (8, 10, [8, 9, 10, 0, 0, 0])]
+    """
+    chunks = iter(signal.chunks())
+    buf, buf_start, pending, have, ended = None, 0, [], 0, False  # buf[:, 0] is sample buf_start; have: read so far
+    start = 0
+    while True:
+        need = start + block_length + context
+        while have < need and not ended:
+            chunk = next(chunks, None)
+            if chunk is None:
+                ended = True
+            elif chunk.shape[-1]:
+                pending.append(chunk)
+                have += chunk.shape[-1]
+        if pending:
+            buf = pending[0] if buf is None and len(pending) == 1 else np.concatenate(
+                ([] if buf is None else [buf]) + pending, axis=1)
+            pending = []
+        if buf is None or start >= have:
+            return
+        yield start, min(start + block_length, have), padded_slice(buf, start - context - buf_start,
+                                                                    need - buf_start)
+        start += block_length
+        drop = max(0, start - context - buf_start)
+        buf, buf_start = buf[:, drop:], buf_start + drop
+
+
 @dataclass(frozen=True)
 class Framed:
-    """Per-frame mean-square power of one signal on the shared grid."""
+    """Per-frame mean-square power of one channel of a signal on the shared grid; the signal itself stays where
+    it is (in memory or in its file) and is read again, block by block, by the measures that need its samples."""
 
-    y: np.ndarray = field(repr=False)  # (n,) float32 samples
+    signal: Signal = field(repr=False)
+    channel: int  # the row of the signal's chunks this stands for
     sr: int
     hop_length: int
     frame_length: int
     power: np.ndarray = field(repr=False)  # (n_frames,) mean square per frame
+    n_samples: int
 
     @property
     def hop_s(self) -> float:
         return self.hop_length / self.sr
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.sr
 
     @property
     def n_frames(self) -> int:
@@ -54,22 +140,38 @@ class Framed:
         """Index of the frame standing for time ``t`` (clipped to the grid)."""
         return int(np.clip(np.floor(t / self.hop_s + 1e-9), 0, max(self.n_frames - 1, 0)))
 
-    def windows(self, indices: np.ndarray, win_length: int) -> np.ndarray:
-        """Copies of the ``win_length``-sample windows centred on frames ``indices``: (len(indices), win_length)."""
-        return frame_windows(self.y, hop_length=self.hop_length, frames=indices, win_length=win_length)
+    def blocks(self, *, context_frames: int) -> Iterator[tuple[int, np.ndarray]]:
+        """``(first, seg)`` for each block of _BLOCK_FRAMES frames starting at frame ``first``: ``seg`` holds this
+        channel's samples from ``context_frames`` frames before it to as many after it, so grid frame ``f`` of the
+        block is frame ``f - first + context_frames`` of ``seg`` (for :func:`frame_windows` and the pitch tracker).
+        """
+        for start, _, seg in blocks(self.signal, block_length=_BLOCK_FRAMES * self.hop_length,
+                                    context=context_frames * self.hop_length):
+            yield start // self.hop_length, seg[self.channel]
 
-
-_BLOCK_FRAMES = 4096  # frames per block of the running sums: bounds temporary memory on long files
+    def read(self, lo: int, hi: int) -> np.ndarray:
+        """This channel's samples ``[lo, hi)``, zeros beyond the signal's ends; reads only as far as ``hi``."""
+        out = np.zeros(max(hi - lo, 0), np.float32)
+        at = 0
+        for chunk in self.signal.chunks():
+            a, b = max(lo, at), min(hi, at + chunk.shape[-1])
+            if b > a:
+                out[a - lo : b - lo] = chunk[self.channel, a - at : b - at]
+            at += chunk.shape[-1]
+            if at >= hi:
+                break
+        return out
 
 
 def padded_slice(y: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """``y[lo:hi]`` with zeros where the range runs off either end: a view when it stays inside."""
-    if lo >= 0 and hi <= y.shape[0]:
-        return y[lo:hi]
-    out = np.zeros(hi - lo, y.dtype)
-    a, b = max(lo, 0), min(hi, y.shape[0])
+    """``y[..., lo:hi]`` with zeros where the range runs off either end: a view when it stays inside."""
+    n = y.shape[-1]
+    if lo >= 0 and hi <= n:
+        return y[..., lo:hi]
+    out = np.zeros(y.shape[:-1] + (hi - lo,), y.dtype)
+    a, b = max(lo, 0), min(hi, n)
     if b > a:
-        out[a - lo : b - lo] = y[a:b]
+        out[..., a - lo : b - lo] = y[..., a:b]
     return out
 
 
@@ -89,30 +191,69 @@ def frame_windows(y: np.ndarray, *, hop_length: int, frames: np.ndarray, win_len
     return out
 
 
+def frame_channels(signal: Signal, *, sr: int, frame_length: int, hop_length: int,
+                   channels: Sequence[int] = (0,)) -> tuple[Framed, ...]:
+    """:func:`frame_power` of several channels of ``signal`` in one pass over it, block by block: the cost is
+    linear in the length and the memory a few blocks. Returns one :class:`Framed` per entry of ``channels``.
+
+    >>> y = np.zeros((2, 16000), np.float32)
+    >>> y[1] = 0.1
+    >>> left, right = frame_channels(InMemory(y), sr=16000, frame_length=512, hop_length=160, channels=(0, 1))
+    >>> left.n_frames, float(left.power.max()), round(float(right.power[50]), 6), right.n_samples
+    (100, 0.0, 0.01, 16000)
+    """
+    pad_left = (frame_length - hop_length) // 2
+    context = -(-max(pad_left, frame_length - hop_length - pad_left) // hop_length) * hop_length
+    parts: list[list[np.ndarray]] = [[] for _ in channels]
+    n = 0
+    for start, stop, seg in blocks(signal, block_length=_BLOCK_FRAMES * hop_length, context=context):
+        count = -(-stop // hop_length) - start // hop_length  # frames of this block
+        lo = context - pad_left
+        starts = np.arange(count) * hop_length
+        for out, c in zip(parts, channels):
+            x = seg[c, lo : lo + (count - 1) * hop_length + frame_length].astype(np.float64)
+            csum = np.concatenate([[0.0], np.cumsum(x * x)])
+            out.append((csum[starts + frame_length] - csum[starts]) / frame_length)
+        n = stop
+    return tuple(
+        Framed(signal, c, sr, hop_length, frame_length,
+               np.maximum(np.concatenate(out), 0.0) if out else np.zeros(1), n)
+        for out, c in zip(parts, channels)
+    )
+
+
 def frame_power(y: np.ndarray, *, sr: int, frame_length: int, hop_length: int) -> Framed:
     """Mean-square power of each frame, O(n) through running sums taken block by block (bounded memory).
 
     ``y``: (n,) samples. Returns :class:`Framed` with ``ceil(n / hop_length)`` frames.
+
+    >>> f = frame_power(np.full(16000, 0.5, np.float32), sr=16000, frame_length=512, hop_length=160)
+    >>> f.n_frames, float(f.power[50])
+    (100, 0.25)
     """
-    y = np.asarray(y, dtype=np.float32)
-    n_frames = max(1, -(-y.shape[0] // hop_length))
-    pad_left = (frame_length - hop_length) // 2
-    power = np.empty(n_frames)
-    for f0 in range(0, n_frames, _BLOCK_FRAMES):
-        f1 = min(f0 + _BLOCK_FRAMES, n_frames)
-        lo = f0 * hop_length - pad_left
-        seg = padded_slice(y, lo, (f1 - 1) * hop_length - pad_left + frame_length).astype(np.float64)
-        csum = np.concatenate([[0.0], np.cumsum(seg * seg)])
-        starts = np.arange(f1 - f0) * hop_length
-        power[f0:f1] = (csum[starts + frame_length] - csum[starts]) / frame_length
-    return Framed(y, sr, hop_length, frame_length, np.maximum(power, 0.0))
+    return frame_channels(InMemory(np.asarray(y, dtype=np.float32)), sr=sr, frame_length=frame_length,
+                          hop_length=hop_length)[0]
 
 
-def framed_from_settings(y: np.ndarray, sr: int, settings) -> Framed:
-    """:func:`frame_power` with the frame geometry from settings."""
-    return frame_power(
-        y, sr=sr, frame_length=int(round(settings.frame_length_s * sr)), hop_length=int(round(settings.hop_s * sr))
-    )
+def frame_lengths(sr: int, settings: Settings) -> tuple[int, int]:
+    """``(frame_length, hop_length)`` in samples at ``sr``, from settings.
+
+    >>> from voicerehearse.settings import DEFAULTS
+    >>> frame_lengths(16000, DEFAULTS)
+    (512, 160)
+    """
+    return int(round(settings.frame_length_s * sr)), int(round(settings.hop_s * sr))
+
+
+def framed_from_settings(y: np.ndarray, sr: int, settings: Settings) -> Framed:
+    """:func:`frame_power` with the frame geometry from settings.
+
+    >>> from voicerehearse.settings import DEFAULTS
+    >>> framed_from_settings(np.zeros(16000, np.float32), 16000, DEFAULTS).n_frames
+    100
+    """
+    frame_length, hop_length = frame_lengths(sr, settings)
+    return frame_power(y, sr=sr, frame_length=frame_length, hop_length=hop_length)
 
 
 def level_threshold(db: np.ndarray, *, below_peak_db: float, floor_dbfs: float, noise_margin_db: float,
@@ -174,7 +315,7 @@ def pause_stats(segments: tuple[Span, ...]) -> PauseStats:
     return PauseStats(len(gaps), round(float(np.mean(gaps)), 4), round(float(max(gaps)), 4))
 
 
-def speech_activity(framed: Framed, settings, *, mask: np.ndarray | None = None) -> SpeechActivity:
+def speech_activity(framed: Framed, settings: Settings, *, mask: np.ndarray | None = None) -> SpeechActivity:
     """Speech segments, speaking time and pauses of one signal.
 
     ``mask`` overrides the level-based activity (e.g. after prompt-bleed rejection).

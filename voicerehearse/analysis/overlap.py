@@ -31,14 +31,6 @@ class Bleed:
     power: np.ndarray = field(repr=False)  # (n_frames,) predicted bleed power on the recording's grid
 
 
-def _place(prompt: np.ndarray, n: int, offset: int) -> np.ndarray:
-    placed = np.zeros(n, np.float32)
-    lo, hi = max(offset, 0), min(offset + prompt.shape[0], n)
-    if hi > lo:
-        placed[lo:hi] = prompt[lo - offset : hi - offset]
-    return placed
-
-
 def _find_delay(y: np.ndarray, prompt: np.ndarray, start: int, max_delay: int) -> tuple[int, float]:
     """Lag (samples, 0..max_delay) where ``prompt`` best matches ``y`` after ``start``, and its normalised correlation."""
     seg = y[max(start, 0) : start + prompt.shape[0] + max_delay].astype(np.float64)
@@ -63,17 +55,39 @@ def _hold(power: np.ndarray, before: int, after: int) -> np.ndarray:
     return view.max(axis=1)[: power.shape[0]]
 
 
+def _placed_power(rec: Framed, prompt: np.ndarray, offset: int) -> np.ndarray:
+    """Frame power, on the recording's grid, of the prompt alone placed at sample ``offset``: (n_frames,), zero
+    away from it. Only the frames the prompt reaches are computed, on a short local copy."""
+    hop, length, n = rec.hop_length, rec.frame_length, rec.n_samples
+    pad_left = (length - hop) // 2
+    m = min(prompt.shape[0], n - offset)
+    power = np.zeros(rec.n_frames)
+    if m <= 0:
+        return power
+    first = max(0, (offset + pad_left - length) // hop)  # frames before this one end before the prompt starts
+    stop = min(rec.n_frames, (offset + m + pad_left) // hop + 1)  # ...and from this one on start after it ends
+    local = np.zeros((stop - first) * hop + 2 * length, np.float32)  # local[0] is sample first * hop
+    local[offset - first * hop : offset - first * hop + m] = prompt[:m]
+    power[first:stop] = frame_power(local, sr=rec.sr, frame_length=length, hop_length=hop).power[: stop - first]
+    return power
+
+
 def estimate_bleed(rec: Framed, prompt: np.ndarray, prompt_start_s: float, settings) -> Bleed:
-    """Model the prompt's bleed into the recording ``rec``; ``prompt`` is at ``rec.sr``."""
+    """Model the prompt's bleed into the recording ``rec``; ``prompt`` is at ``rec.sr``. Reads only the stretch
+    of the recording the prompt can be heard in (its length plus the longest delay searched)."""
     start = int(round(prompt_start_s * rec.sr))
-    lag, rho = _find_delay(rec.y, prompt, start, int(settings.bleed_max_delay_s * rec.sr))
+    max_delay = int(settings.bleed_max_delay_s * rec.sr)
+    heard = rec.read(start, min(start + prompt.shape[0] + max_delay, rec.n_samples))  # recording from ``start``
+    lag, rho = _find_delay(heard, prompt, 0, max_delay)
     if rho < settings.bleed_min_correlation:
         return Bleed(False, None, None, np.zeros(rec.n_frames))
-    placed = _place(prompt, rec.y.shape[0], start + lag)
-    p_power = frame_power(placed, sr=rec.sr, frame_length=rec.frame_length, hop_length=rec.hop_length).power
+    p_power = _placed_power(rec, prompt, start + lag)
     # least squares on the aligned samples is blind to the trainee's (uncorrelated) voice but misses filtering;
     # the median power ratio catches filtering but not barge-in: take the median over frames the LS fit can explain.
-    ls_gain2 = (float(np.dot(rec.y.astype(np.float64), placed)) / max(float(np.dot(placed, placed)), 1e-20)) ** 2
+    m = max(0, min(prompt.shape[0], heard.shape[0] - lag))
+    placed = prompt[:m]
+    ls_gain2 = (float(np.dot(heard[lag : lag + m].astype(np.float64), placed))
+                / max(float(np.dot(placed, placed)), 1e-20)) ** 2
     loud = p_power > p_power.max() * 10 ** (-20 / 10)
     ratio = rec.power[loud] / p_power[loud]
     plausible = ratio[ratio <= 4.0 * ls_gain2]
@@ -127,7 +141,7 @@ def turn_timing(rec: Framed, activity: SpeechActivity, prompt: np.ndarray, promp
     """
     span = prompt_speech(prompt, sr=rec.sr, frame_length=rec.frame_length, hop_length=rec.hop_length,
                          settings=settings)
-    rec_end = rec.y.shape[0] / rec.sr
+    rec_end = rec.duration_s
     if span is not None and prompt_start_s + span.start < rec_end:
         p_start, p_end = prompt_start_s + span.start, min(prompt_start_s + span.end, rec_end)
     else:

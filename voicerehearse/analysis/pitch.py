@@ -22,7 +22,7 @@ import numpy as np
 from voicerehearse.analysis.frames import padded_slice, frame_windows
 
 PITCH_SR = 8000  # tracking rate: voice F0 and its first harmonics stay well below 4 kHz
-_CHUNK_FRAMES = 2048  # frames per FFT batch: bounds memory on long files
+_CHUNK_FRAMES = 512  # frames per FFT batch: bounds memory (about 6 MB), and small batches stay in cache
 _CHUNK_SPAN_FRAMES = 6000  # ...and a batch covers at most this many grid frames (60 s at 10 ms)
 _RESAMPLE_MARGIN = 256  # samples at PITCH_SR resampled beyond each batch, so the filter edge never reaches it
 _SILENT_POWER = 1e-9  # -90 dBFS: below this a frame is silence, whatever its (meaningless) periodicity
@@ -131,6 +131,20 @@ def yin(
         f0[rows] = np.where(voiced, PITCH_SR / (tau + tau_min), np.nan)
         aper[rows] = best
     return PitchTrack(frames, f0, aper)
+
+
+def reach(*, sr: int, hop_s: float, fmin: float, win_s: float) -> int:
+    """Samples at ``sr`` either side of a frame's interval that :func:`yin` reads to track it (the YIN window, the
+    longest lag, the resampling margin): the context a block of a signal needs to be tracked on its own.
+
+    >>> reach(sr=16000, hop_s=0.01, fmin=65, win_s=0.025)
+    1326
+    """
+    width = int(round(win_s * PITCH_SR)) + int(np.ceil(PITCH_SR / fmin)) + 1
+    if sr == PITCH_SR:
+        return width
+    step = PITCH_SR // math.gcd(sr, PITCH_SR)
+    return -(-(width + _RESAMPLE_MARGIN + step + int(round(hop_s * PITCH_SR))) * sr // PITCH_SR) + 2
 
 
 def semitones(f_hz, ref_hz: float):

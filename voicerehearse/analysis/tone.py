@@ -16,13 +16,15 @@ All are measured on speech frames only, and compared with the trainee's neutral 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from voicerehearse.analysis.frames import Framed, spans_to_mask
-from voicerehearse.analysis.pitch import PitchTrack, pitch_stats, semitones, yin
+from voicerehearse.analysis.frames import Framed, frame_windows, spans_to_mask
+from voicerehearse.analysis.pitch import PitchTrack, pitch_stats, reach, semitones, yin
 from voicerehearse.levels import power_db
+from voicerehearse.settings import Settings
 from voicerehearse.types import Baseline, SegmentTone, SpeechActivity, ToneMetrics
 
 ALPHA_LOW_HZ = (50.0, 1000.0)  # eGeMAPS alpha ratio bands
@@ -46,7 +48,16 @@ class VoiceMeasures:
 
 def noise_frames(framed: Framed, speech_mask: np.ndarray, *, guard_s: float = 0.05) -> np.ndarray:
     """The quietest fifth of the frames well away from speech: the room's noise floor. Empty when there are
-    too few (a file that is all speech), and then nothing is subtracted."""
+    too few (a file that is all speech), and then nothing is subtracted.
+
+    >>> from voicerehearse.analysis.frames import frame_power
+    >>> y = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 1e-3
+    >>> f = frame_power(y, sr=16000, frame_length=512, hop_length=160)
+    >>> speech = np.zeros(f.n_frames, bool)
+    >>> speech[40:60] = True
+    >>> noise_frames(f, speech).size
+    14
+    """
     guard = max(1, int(round(guard_s / framed.hop_s)))
     near = np.convolve(speech_mask.astype(float), np.ones(2 * guard + 1), mode="same") > 0
     quiet = np.flatnonzero(~near & (framed.power > 0))
@@ -55,22 +66,59 @@ def noise_frames(framed: Framed, speech_mask: np.ndarray, *, guard_s: float = 0.
     return quiet[framed.power[quiet] <= np.percentile(framed.power[quiet], 20)]
 
 
-def _mean_spectrum(framed: Framed, frames: np.ndarray) -> np.ndarray:
-    if frames.size > _ALPHA_MAX_FRAMES:
-        frames = frames[np.linspace(0, frames.size - 1, _ALPHA_MAX_FRAMES).astype(int)]
-    x = framed.windows(frames, framed.frame_length) * np.hanning(framed.frame_length).astype(np.float32)
+def _evenly(items: np.ndarray, size: int) -> np.ndarray:
+    """At most ``size`` of ``items``, evenly spaced."""
+    k = items.shape[0]
+    return items[np.linspace(0, k - 1, size).astype(int)] if k > size else items
+
+
+class _EvenSample:
+    """Evenly spaced rows of a stream of unknown length, in bounded memory: every ``stride``-th item is kept, the
+    stride doubling (every other kept row dropped, in place) whenever more than ``2 * size`` are kept;
+    :meth:`rows` then takes ``size`` of those evenly spaced, which is exactly :func:`_evenly` over the whole
+    stream while it is not longer than ``2 * size``. Holds at most ``2 * size + size // 4`` rows."""
+
+    def __init__(self, size: int, width: int):
+        self.size, self.stride, self.seen, self.n = size, 1, 0, 0
+        self.buf = np.empty((2 * size + size // 4, width), np.float32)  # pages are touched only as rows come
+
+    def offer(self, items: np.ndarray, rows: Callable[[np.ndarray], np.ndarray]) -> None:
+        """The next ``items`` of the stream; ``rows(picked)`` gives the rows of the ones kept, (k, width)."""
+        piece = max(1, self.size // 4)
+        for lo in range(0, items.shape[0], piece):
+            part = items[lo : lo + piece]
+            first = (-self.seen) % self.stride
+            self.seen += part.shape[0]
+            picked = part[first :: self.stride]
+            self.buf[self.n : self.n + picked.shape[0]] = rows(picked)
+            self.n += picked.shape[0]
+            while self.n > 2 * self.size:  # kept rows are items 0, s, 2s, ...: keep the multiples of 2s
+                half = -(-self.n // 2)
+                step = 1
+                while step < half:  # buf[i] = buf[2i] in runs whose source and target never overlap
+                    self.buf[step : min(2 * step, half)] = self.buf[2 * step : 2 * min(2 * step, half) : 2]
+                    step *= 2
+                self.n, self.stride = half, self.stride * 2
+
+    def rows(self) -> np.ndarray:
+        return _evenly(self.buf[: self.n], self.size)
+
+
+def _mean_spectrum(windows: np.ndarray) -> np.ndarray:
+    x = windows * np.hanning(windows.shape[1]).astype(np.float32)
     return (np.abs(np.fft.rfft(x, axis=1)) ** 2).mean(axis=0)
 
 
-def _alpha_ratio(framed: Framed, frames: np.ndarray, noise: np.ndarray) -> float | None:
-    """Alpha ratio of the voiced frames, with the noise floor's spectrum subtracted (spectral subtraction,
-    floored at 5 % of the speech power per bin) so a hissy room does not read as a pressed voice."""
-    if frames.size == 0:
+def _alpha_ratio(voiced: np.ndarray, noise: np.ndarray, sr: int) -> float | None:
+    """Alpha ratio of the voiced frames' windows ``voiced`` (k, frame_length), with the noise floor's spectrum
+    (windows ``noise``) subtracted (spectral subtraction, floored at 5 % of the speech power per bin) so a hissy
+    room does not read as a pressed voice."""
+    if voiced.shape[0] == 0:
         return None
-    power = _mean_spectrum(framed, frames)
-    if noise.size:
-        power = np.maximum(power - _mean_spectrum(framed, noise), 0.05 * power)
-    freqs = np.fft.rfftfreq(framed.frame_length, 1.0 / framed.sr)
+    power = _mean_spectrum(voiced)
+    if noise.shape[0]:
+        power = np.maximum(power - _mean_spectrum(noise), 0.05 * power)
+    freqs = np.fft.rfftfreq(voiced.shape[1], 1.0 / sr)
     low = power[(freqs >= ALPHA_LOW_HZ[0]) & (freqs < ALPHA_LOW_HZ[1])].sum()
     high = power[(freqs >= ALPHA_HIGH_HZ[0]) & (freqs < ALPHA_HIGH_HZ[1])].sum()
     if low <= 0 or high <= 0:
@@ -78,23 +126,49 @@ def _alpha_ratio(framed: Framed, frames: np.ndarray, noise: np.ndarray) -> float
     return power_db(high / low)
 
 
-def measure_voice(framed: Framed, activity: SpeechActivity, settings) -> VoiceMeasures:
-    """Loudness (dBFS over speech frames), pitch median/SD and alpha ratio over voiced speech frames."""
+def _track(framed: Framed, speech: np.ndarray, noise: np.ndarray,
+           settings: Settings) -> tuple[PitchTrack, np.ndarray, np.ndarray]:
+    """One pass over the signal, block by block: the pitch of the frames ``speech``, the windows of up to
+    _ALPHA_MAX_FRAMES evenly spaced voiced ones among them, and the windows of the frames ``noise``."""
+    hop, width = framed.hop_length, framed.frame_length
+    reach_samples = reach(sr=framed.sr, hop_s=framed.hop_s, fmin=settings.pitch_min_hz, win_s=settings.pitch_window_s)
+    context = -(-max(reach_samples, width) // hop) + 1
+    f0, aper = np.full(speech.shape[0], np.nan), np.ones(speech.shape[0])
+    voiced, noise_windows = _EvenSample(_ALPHA_MAX_FRAMES, width), []
+    last = max(speech[-1] if speech.size else -1, noise[-1] if noise.size else -1)
+    for first, seg in framed.blocks(context_frames=context):
+        if first > last:
+            break  # nothing left to measure: the rest of the signal need not be read
+        stop = first + seg.shape[0] // hop - 2 * context
+        a, b = np.searchsorted(speech, [first, stop])
+        if b > a:
+            rel = speech[a:b] - first + context
+            t = yin(seg, sr=framed.sr, hop_s=framed.hop_s, frames=rel, fmin=settings.pitch_min_hz,
+                    fmax=settings.pitch_max_hz, win_s=settings.pitch_window_s,
+                    aperiodicity_max=settings.pitch_aperiodicity_max)
+            f0[a:b], aper[a:b] = t.f0_hz, t.aperiodicity
+            voiced.offer(rel[t.voiced], lambda picked: frame_windows(seg, hop_length=hop, frames=picked,
+                                                                      win_length=width))
+        a, b = np.searchsorted(noise, [first, stop])
+        if b > a:
+            noise_windows.append(frame_windows(seg, hop_length=hop, frames=noise[a:b] - first + context,
+                                               win_length=width))
+    noise_rows = np.concatenate(noise_windows) if noise_windows else np.empty((0, width), np.float32)
+    return PitchTrack(speech, f0, aper), voiced.rows(), noise_rows
+
+
+def measure_voice(framed: Framed, activity: SpeechActivity, settings: Settings) -> VoiceMeasures:
+    """Loudness (dBFS over speech frames), pitch median/SD and alpha ratio over voiced speech frames.
+
+    Reads the signal once more, block by block (the pitch of the speech frames and the spectra of a sample of
+    voiced and of noise frames); the rest is computed on the per-frame arrays.
+    """
     speech_mask = spans_to_mask(activity.segments, framed.n_frames, framed.hop_s)
     speech = np.flatnonzero(speech_mask)
-    track = yin(
-        framed.y,
-        sr=framed.sr,
-        hop_s=framed.hop_s,
-        frames=speech,
-        fmin=settings.pitch_min_hz,
-        fmax=settings.pitch_max_hz,
-        win_s=settings.pitch_window_s,
-        aperiodicity_max=settings.pitch_aperiodicity_max,
-    )
     if speech.size == 0:
-        return VoiceMeasures(None, None, None, None, None, track)
+        return VoiceMeasures(None, None, None, None, None, PitchTrack(speech, np.full(0, np.nan), np.ones(0)))
     noise = noise_frames(framed, speech_mask)
+    track, voiced_windows, noise_windows = _track(framed, speech, _evenly(noise, _ALPHA_MAX_FRAMES), settings)
     speech_power = framed.power[speech].mean()
     if noise.size:  # level of the voice itself, not voice + room
         speech_power = max(speech_power - framed.power[noise].mean(), 0.1 * speech_power)
@@ -105,7 +179,7 @@ def measure_voice(framed: Framed, activity: SpeechActivity, settings) -> VoiceMe
         loudness_db=loudness,
         pitch_median_hz=median,
         pitch_sd_st=sd,
-        alpha_ratio_db=_alpha_ratio(framed, track.frames[track.voiced], noise),
+        alpha_ratio_db=_alpha_ratio(voiced_windows, noise_windows, framed.sr),
         voiced_fraction=float(track.voiced.mean()),
         track=track,
     )
