@@ -69,7 +69,7 @@ def test_syllable_nuclei_count_known_bursts(syllables):
     y = voice(syllables / 4.0, syllable_hz=4.0, seed=syllables)
     f, act = _activity(np.concatenate([silence(0.3), y, silence(0.3)]))
     track = measure_voice(f, act, S).track
-    nuclei = syllable_nuclei(f, act, track, S)
+    nuclei = syllable_nuclei(f, activity=act, track=track, settings=S)
     assert len(nuclei) == syllables
 
 
@@ -77,23 +77,24 @@ def test_unvoiced_bursts_are_not_syllables():
     env = np.sin(np.pi * 4 * np.arange(SR) / SR) ** 2
     y = noise(1.0, -20.0) * env.astype(np.float32)
     f, act = _activity(y)
-    assert len(syllable_nuclei(f, act, measure_voice(f, act, S).track, S)) <= 1
+    assert len(syllable_nuclei(f, activity=act, track=measure_voice(f, act, S).track, settings=S)) <= 1
 
 
 def test_rates_and_words_per_minute():
     y = np.concatenate([silence(0.5), voice(2.0, syllable_hz=4.0), silence(1.0), voice(2.0, syllable_hz=4.0, seed=4),
                         silence(0.5)])
     f, act = _activity(y)
-    nuclei = syllable_nuclei(f, act, measure_voice(f, act, S).track, S)
+    nuclei = syllable_nuclei(f, activity=act, track=measure_voice(f, act, S).track, settings=S)
     words = tuple(Word(f"w{i}", 0.5 + i * 0.5, 0.5 + i * 0.5 + 0.4) for i in range(10))  # 10 words over 4.9 s
-    pace = pace_metrics(nuclei, act, Transcript("file", None, "", words))
+    pace = pace_metrics(nuclei, activity=act, transcript=Transcript("file", None, "", words))
     assert pace.syllable_count == 16
     assert pace.articulation_rate == pytest.approx(4.0, rel=0.1)  # pauses excluded
     assert pace.syllables_per_second == pytest.approx(16 / 5.0, rel=0.1)  # span includes the 1 s pause
     assert pace.words_per_minute == pytest.approx(10 / 4.9 * 60, rel=1e-6)
-    untimed = pace_metrics(nuclei, act, Transcript("file", None, "", tuple(Word("w", None, None) for _ in range(10))))
+    untimed = pace_metrics(nuclei, activity=act,
+                           transcript=Transcript("file", None, "", tuple(Word("w", None, None) for _ in range(10))))
     assert untimed.words_per_minute == pytest.approx(10 / 5.0 * 60, rel=0.05)
-    assert pace_metrics(nuclei, act, None).words_per_minute is None
+    assert pace_metrics(nuclei, activity=act, transcript=None).words_per_minute is None
 
 
 def test_frame_power_and_windows_are_the_same_across_blocks_and_edges(monkeypatch):

@@ -55,17 +55,17 @@ def test_pitch_variability_in_semitones(depth_st):
 def test_deltas_against_baseline():
     base_m = _measure(voice(2.0, f0=150, level_db=-26))
     baseline = Baseline(base_m.loudness_db, base_m.pitch_median_hz, base_m.pitch_sd_st, base_m.alpha_ratio_db, None, "b")
-    loud = tone_metrics(_measure(voice(2.0, f0=300, level_db=-20, brightness=2.0)), baseline, S)
+    loud = tone_metrics(_measure(voice(2.0, f0=300, level_db=-20, brightness=2.0)), baseline=baseline, settings=S)
     assert loud.loudness_delta_db == pytest.approx(6.0, abs=0.2)
     assert loud.pitch_delta_st == pytest.approx(12.0, abs=0.2)
     assert loud.alpha_ratio_delta_db > 3.0  # brighter spectrum = more effort
-    dull = tone_metrics(_measure(voice(2.0, f0=150, level_db=-32, brightness=0.7)), baseline, S)
+    dull = tone_metrics(_measure(voice(2.0, f0=150, level_db=-32, brightness=0.7)), baseline=baseline, settings=S)
     assert dull.loudness_delta_db == pytest.approx(-6.0, abs=0.2)
     assert dull.alpha_ratio_delta_db < -3.0
 
 
 def test_without_baseline_uses_absolute_defaults():
-    t = tone_metrics(_measure(voice(1.0, level_db=-20)), None, S)
+    t = tone_metrics(_measure(voice(1.0, level_db=-20)), baseline=None, settings=S)
     assert t.baseline == "absolute defaults"
     assert t.loudness_delta_db == pytest.approx(-20 - S.default_loudness_dbfs, abs=0.2)
     assert t.pitch_delta_st is None and t.alpha_ratio_delta_db is None

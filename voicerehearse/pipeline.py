@@ -24,7 +24,7 @@ from voicerehearse.analysis.tone import VoiceMeasures, measure_voice, tone_metri
 from voicerehearse.audio.io import AudioStream, load_audio, open_audio
 from voicerehearse.delivery import flags_for, judge
 from voicerehearse.errors import BaselineError, ConfigError, TranscriptFormatError
-from voicerehearse.settings import DEFAULTS, Settings, load_settings
+from voicerehearse.settings import DEFAULTS, Settings
 from voicerehearse.types import (Analysis, Audio, Baseline, Interruption, StereoMetrics, StyleScores, Transcript,
                                  Verdict)
 
@@ -50,12 +50,12 @@ class StereoLayout:
         return layout
 
 
-def _voice(framed: Framed, settings: Settings, mask=None):
+def _voice(framed: Framed, settings: Settings, *, mask=None):
     """Speech activity, voice measures and syllable nuclei of one framed signal, and whether it holds a voice at
     all (speech with enough pitched frames), not just sound."""
     activity = speech_activity(framed, settings, mask=mask)
     voice = measure_voice(framed, activity, settings)
-    nuclei = syllable_nuclei(framed, activity, voice.track, settings)
+    nuclei = syllable_nuclei(framed, activity=activity, track=voice.track, settings=settings)
     voiced = voice.voiced_fraction is not None and voice.voiced_fraction >= settings.min_voiced_fraction
     return activity, voice, nuclei, activity.has_speech and voiced
 
@@ -103,7 +103,7 @@ def baseline_from_audio(audio: Audio | AudioStream, source: str, settings: Setti
     activity, voice, nuclei, has_voice = _voice(framed, settings)
     if not has_voice:
         raise BaselineError(f"{source}: the baseline recording holds no speech")
-    pace = pace_metrics(nuclei, activity, None)
+    pace = pace_metrics(nuclei, activity=activity, transcript=None)
     return Baseline(voice.loudness_db, voice.pitch_median_hz, voice.pitch_sd_st, voice.alpha_ratio_db,
                     pace.articulation_rate, source)
 
@@ -130,21 +130,22 @@ def analyze_audio(
     framed, *other = _framed(audio, settings, stereo)
     mask = bleed = None
     if prompt is not None:
-        bleed = overlap.estimate_bleed(framed, prompt.samples, prompt_start_s, settings)
-        mask = overlap.trainee_mask(framed, bleed, settings)
-    activity, voice, nuclei, has_voice = _voice(framed, settings, mask)
+        bleed = overlap.estimate_bleed(framed, prompt=prompt.samples, prompt_start_s=prompt_start_s, settings=settings)
+        mask = overlap.trainee_mask(framed, bleed=bleed, settings=settings)
+    activity, voice, nuclei, has_voice = _voice(framed, settings, mask=mask)
     turn = stereo_metrics = None
     if prompt is not None:
-        turn = overlap.turn_timing(framed, activity, prompt.samples, prompt_start_s, bleed, settings)
+        turn = overlap.turn_timing(framed, activity=activity, prompt=prompt.samples, prompt_start_s=prompt_start_s,
+                                   bleed=bleed, settings=settings)
     if stereo is not None:
         stereo_metrics = overlap.stereo_metrics(
             {"agent": (stereo.agent, activity), "customer": (stereo.customer, speech_activity(other[0], settings))},
-            settings,
+            settings=settings,
         )
     if transcript is not None and (prompt is not None or stereo is not None):
         transcript = overlap.words_in_speech(transcript, activity.segments)  # drop what the customer said
-    pace = pace_metrics(nuclei, activity, transcript)
-    tone = tone_metrics(voice, baseline, settings)
+    pace = pace_metrics(nuclei, activity=activity, transcript=transcript)
+    tone = tone_metrics(voice, baseline=baseline, settings=settings)
     cues = find_cues(transcript.words) if transcript else ()
     measured = Analysis(
         file=audio.path or "",
@@ -168,7 +169,7 @@ def analyze_audio(
 _NOT_JUDGED = Verdict("no speech", StyleScores(0.0, 0.0, 0.0), ())
 
 
-def _judged(analysis: Analysis, baseline: Baseline | None, settings, *, has_voice: bool) -> Analysis:
+def _judged(analysis: Analysis, baseline: Baseline | None, settings: Settings, *, has_voice: bool) -> Analysis:
     speech = analysis.speech
     span = (speech.segments[0].start, speech.segments[-1].end) if has_voice else None
     talk_overs = agent_takeovers(analysis.stereo, settings) if analysis.stereo is not None else ()
@@ -191,7 +192,7 @@ def agent_takeovers(stereo: StereoMetrics, settings: Settings) -> tuple[Interrup
       ("mm-hmm", "okay").
 
     >>> from voicerehearse.types import SideMetrics, Span, TalkOver
-    >>> s = load_settings()
+    >>> s = DEFAULTS
     >>> sides = (SideMetrics("agent", 0, 3.0, 0.5, 2.0, (Span(0.0, 0.5), Span(4.6, 7.0))),
     ...          SideMetrics("customer", 1, 3.0, 0.5, 4.0, (Span(0.2, 5.0),)))
     >>> overs = (TalkOver(0.2, 0.5, 0.3, "agent", "customer"), TalkOver(4.6, 5.0, 0.4, "agent", "customer"))
@@ -230,7 +231,7 @@ def rejudge(analysis: Analysis, baseline: Baseline | None, settings: Settings = 
     t = analysis.tone
     voice = VoiceMeasures(t.loudness_db, t.pitch_median_hz, t.pitch_sd_st, t.alpha_ratio_db, t.voiced_fraction,
                           track=None, segments=t.segments)
-    rebased = dataclasses.replace(analysis, tone=tone_metrics(voice, baseline, settings))
+    rebased = dataclasses.replace(analysis, tone=tone_metrics(voice, baseline=baseline, settings=settings))
     return _judged(rebased, baseline, settings, has_voice=analysis.delivery.label != "no speech")
 
 

@@ -42,7 +42,11 @@ class Signal(Protocol):
 
 @dataclass(frozen=True)
 class InMemory:
-    """A :class:`Signal` over samples already in memory, (n,) or (channels, n): read as one view, never copied."""
+    """A :class:`Signal` over samples already in memory, (n,) or (channels, n): read as one view, never copied.
+
+    >>> [c.shape for c in InMemory(np.zeros(5, np.float32)).chunks()]
+    [(1, 5)]
+    """
 
     y: np.ndarray = field(repr=False)
 
@@ -150,7 +154,12 @@ class Framed:
             yield start // self.hop_length, seg[self.channel]
 
     def read(self, lo: int, hi: int) -> np.ndarray:
-        """This channel's samples ``[lo, hi)``, zeros beyond the signal's ends; reads only as far as ``hi``."""
+        """This channel's samples ``[lo, hi)``, zeros beyond the signal's ends; reads only as far as ``hi``.
+
+        >>> f = frame_power(np.arange(1, 6, dtype=np.float32), sr=16000, frame_length=4, hop_length=2)
+        >>> f.read(3, 7).tolist()
+        [4.0, 5.0, 0.0, 0.0]
+        """
         out = np.zeros(max(hi - lo, 0), np.float32)
         at = 0
         for chunk in self.signal.chunks():

@@ -14,6 +14,7 @@ import numpy as np
 
 from voicerehearse.analysis.frames import Framed, frame_power, level_threshold, mask_to_spans
 from voicerehearse.levels import FLOOR_DB, power_db
+from voicerehearse.settings import Settings
 from voicerehearse.types import (Interruption, SideMetrics, Span, SpeechActivity, StereoMetrics, TalkOver, Transcript,
                                  TurnTiming)
 
@@ -72,7 +73,7 @@ def _placed_power(rec: Framed, prompt: np.ndarray, offset: int) -> np.ndarray:
     return power
 
 
-def estimate_bleed(rec: Framed, prompt: np.ndarray, prompt_start_s: float, settings) -> Bleed:
+def estimate_bleed(rec: Framed, *, prompt: np.ndarray, prompt_start_s: float, settings: Settings) -> Bleed:
     """Model the prompt's bleed into the recording ``rec``; ``prompt`` is at ``rec.sr``. Reads only the stretch
     of the recording the prompt can be heard in (its length plus the longest delay searched)."""
     start = int(round(prompt_start_s * rec.sr))
@@ -96,7 +97,7 @@ def estimate_bleed(rec: Framed, prompt: np.ndarray, prompt_start_s: float, setti
     return Bleed(True, power_db(gain2), lag / rec.sr, predicted)
 
 
-def trainee_mask(rec: Framed, bleed: Bleed, settings) -> np.ndarray:
+def trainee_mask(rec: Framed, *, bleed: Bleed, settings: Settings) -> np.ndarray:
     """Frames where the trainee speaks: loud enough to be speech and well above the predicted bleed."""
     own = rec.power > bleed.power * 10 ** (settings.bleed_margin_db / 10)
     db = rec.db
@@ -107,19 +108,20 @@ def trainee_mask(rec: Framed, bleed: Bleed, settings) -> np.ndarray:
     return own & (db > threshold)
 
 
-def prompt_speech(prompt: np.ndarray, *, sr: int, frame_length: int, hop_length: int, settings) -> Span | None:
+def prompt_speech(prompt: np.ndarray, *, sr: int, frame_length: int, hop_length: int,
+                  settings: Settings) -> Span | None:
     """Where the customer speaks in the clean prompt clip ``prompt`` ((n,) samples), in the clip's own time.
 
     The prompt is known in advance and clean, so its bounds are found on it alone, never on the mixture: frames
     within ``prompt_end_below_peak_db`` of its loudest frame. A soft last syllable still belongs to the
     customer's line, however loud the rest is. None when the clip holds no sound.
 
-    >>> from voicerehearse.settings import load_settings
+    >>> from voicerehearse.settings import DEFAULTS
     >>> sr = 16000
     >>> t = np.arange(sr) / sr
     >>> y = np.concatenate([np.zeros(sr // 2), 0.3 * np.sin(2 * np.pi * 200 * t), np.zeros(sr // 2)])
     >>> y[sr + sr // 4 : sr + sr // 2] *= 0.1  # the last quarter second 20 dB softer
-    >>> span = prompt_speech(y, sr=sr, frame_length=512, hop_length=160, settings=load_settings())
+    >>> span = prompt_speech(y, sr=sr, frame_length=512, hop_length=160, settings=DEFAULTS)
     >>> round(span.start, 2), round(span.end, 2)
     (0.48, 1.51)
     """
@@ -132,8 +134,8 @@ def prompt_speech(prompt: np.ndarray, *, sr: int, frame_length: int, hop_length:
     return Span(spans[0].start, spans[-1].end) if spans else None
 
 
-def turn_timing(rec: Framed, activity: SpeechActivity, prompt: np.ndarray, prompt_start_s: float, bleed: Bleed,
-                settings) -> TurnTiming:
+def turn_timing(rec: Framed, *, activity: SpeechActivity, prompt: np.ndarray, prompt_start_s: float, bleed: Bleed,
+                settings: Settings) -> TurnTiming:
     """Prompt end, reply start, latency and barge-in interruptions of the trainee ``activity`` (bleed removed).
 
     ``prompt`` is the clean prompt at ``rec.sr``, played from ``prompt_start_s``; its speech bounds come from it
@@ -212,7 +214,7 @@ def _longest_monologue(own: tuple[Span, ...], other: tuple[Span, ...], gap_s: fl
     return round(longest, 3)
 
 
-def stereo_metrics(sides: dict[str, tuple[int, SpeechActivity]], settings, *, agent: str = "agent",
+def stereo_metrics(sides: dict[str, tuple[int, SpeechActivity]], *, settings: Settings, agent: str = "agent",
                    customer: str = "customer") -> StereoMetrics:
     """Per-side speaking time, talk ratio and longest monologue; talk-overs (who interrupted whom);
     patience: the gaps before the agent answers the customer.

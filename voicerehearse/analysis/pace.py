@@ -1,15 +1,15 @@
 """Pace: syllable nuclei (de Jong & Wempe 2009) without a transcript, words per minute with one.
 
 >>> import numpy as np
->>> from voicerehearse.settings import load_settings
+>>> from voicerehearse.settings import DEFAULTS
 >>> from voicerehearse.analysis.frames import framed_from_settings, speech_activity
 >>> from voicerehearse.analysis.tone import measure_voice
->>> s, sr = load_settings(), 16000
+>>> s, sr = DEFAULTS, 16000
 >>> t = np.arange(2 * sr) / sr
 >>> y = (0.2 * np.sin(2 * np.pi * 150 * t) * np.sin(np.pi * 4 * t) ** 2).astype(np.float32)  # 8 syllables
 >>> f = framed_from_settings(y, sr, s)
 >>> act = speech_activity(f, s)
->>> len(syllable_nuclei(f, act, measure_voice(f, act, s).track, s))
+>>> len(syllable_nuclei(f, activity=act, track=measure_voice(f, act, s).track, settings=s))
 8
 """
 
@@ -20,6 +20,7 @@ import numpy as np
 from voicerehearse.analysis.frames import Framed, spans_to_mask
 from voicerehearse.analysis.pitch import PitchTrack
 from voicerehearse.levels import power_db
+from voicerehearse.settings import Settings
 from voicerehearse.types import PaceMetrics, SpeechActivity, Transcript
 
 
@@ -31,7 +32,7 @@ def _smoothed_db(framed: Framed, width: int) -> np.ndarray:
     return power_db(power)
 
 
-def syllable_nuclei(framed: Framed, activity: SpeechActivity, track: PitchTrack, settings) -> np.ndarray:
+def syllable_nuclei(framed: Framed, *, activity: SpeechActivity, track: PitchTrack, settings: Settings) -> np.ndarray:
     """Frame indices of syllable nuclei: level peaks inside speech, separated by dips of at least
     ``syllable_min_dip_db`` on both sides, that are voiced. Returns (k,) int array."""
     db = _smoothed_db(framed, int(round(settings.syllable_smoothing_s / framed.hop_s)))
@@ -68,7 +69,7 @@ def syllable_nuclei(framed: Framed, activity: SpeechActivity, track: PitchTrack,
     return nuclei[nearest * framed.hop_s <= 0.02 + 1e-9]
 
 
-def pace_metrics(nuclei: np.ndarray, activity: SpeechActivity, transcript: Transcript | None) -> PaceMetrics:
+def pace_metrics(nuclei: np.ndarray, *, activity: SpeechActivity, transcript: Transcript | None) -> PaceMetrics:
     """Syllable rate over the speech span, articulation rate over speaking time, and words per minute
     (words / first word start .. last word end; over the speech span for untimed transcripts)."""
     count = int(nuclei.size)

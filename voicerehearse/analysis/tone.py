@@ -3,9 +3,9 @@
 All are measured on speech frames only, and compared with the trainee's neutral :class:`Baseline`.
 
 >>> import numpy as np
->>> from voicerehearse.settings import load_settings
+>>> from voicerehearse.settings import DEFAULTS
 >>> from voicerehearse.analysis.frames import framed_from_settings, speech_activity
->>> s = load_settings()
+>>> s = DEFAULTS
 >>> sr = 16000
 >>> y = (0.1 * np.sin(2 * np.pi * 200 * np.arange(2 * sr) / sr)).astype(np.float32)
 >>> f = framed_from_settings(y, sr, s)
@@ -204,7 +204,7 @@ def _delta(value, reference):
     return None if value is None or reference is None else value - reference
 
 
-def tone_metrics(voice: VoiceMeasures, baseline: Baseline | None, settings) -> ToneMetrics:
+def tone_metrics(voice: VoiceMeasures, *, baseline: Baseline | None, settings: Settings) -> ToneMetrics:
     """Compare measures with the baseline; without one, loudness is taken against ``default_loudness_dbfs``
     and pitch level / effort deltas stay unknown (None)."""
     if baseline is None:

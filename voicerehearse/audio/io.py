@@ -96,7 +96,7 @@ def probe(path: str | os.PathLike, settings: Settings = DEFAULTS) -> sf._SoundFi
     return info
 
 
-def check_bounds(path, sr: int, channels: int, frames: int, settings) -> None:
+def check_bounds(path, sr: int, channels: int, frames: int, settings: Settings) -> None:
     """AudioFormatError / AudioDurationError when a header's rate, channel count, duration or decoded size
     (frames x channels) is outside the settings' bounds: checked before anything is decoded."""
     if not settings.min_sample_rate_hz <= sr <= settings.max_sample_rate_hz:
@@ -178,7 +178,15 @@ def open_audio(path: str | os.PathLike, *, settings: Settings = DEFAULTS, keep_c
     """Validate ``path`` for analysis without loading it: bounds (rate, channels, duration, decoded size) from the
     header, then one decoding pass for finiteness, the DC offset of each channel and how much of the file really
     decodes (a file cut short keeps what decoded, with ``truncated`` set). Raises AudioFormatError (unreadable,
-    out of bounds, empty, NaN/inf) or AudioDurationError (outside the limits)."""
+    out of bounds, empty, NaN/inf) or AudioDurationError (outside the limits).
+
+    >>> import soundfile as sf, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "stereo.wav")
+    >>> sf.write(path, np.full((8000, 2), 0.5), 8000)
+    >>> s = open_audio(path, keep_channels=True)
+    >>> s.channels, s.source_sample_rate, s.sample_rate, float(abs(np.concatenate(list(s.chunks()), axis=1)).max())
+    (2, 8000, 16000, 0.0)
+    """
     info = probe(path, settings)
     try:
         with open_file(path) as fh, sf.SoundFile(fh) as f:
@@ -259,7 +267,7 @@ def from_array(
     return Audio(resample(y, orig_sr=sr, target_sr=target), target, sr, channels, path)
 
 
-def _check_duration(path, duration: float, settings) -> None:
+def _check_duration(path, duration: float, settings: Settings) -> None:
     if duration < settings.min_duration_s:
         raise AudioDurationError(
             f"{shown(path)}: {duration:.2f} s of audio is shorter than min_duration_s={settings.min_duration_s:g} s"
