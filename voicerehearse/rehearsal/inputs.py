@@ -62,6 +62,16 @@ class InputFeed:
         return self.device.captured_at(frame) if self.device is not None else None
 
 
+def _at_rate(path: Path, sample_rate_hz: int):
+    """A recording's mono samples at the device's rate (loaded at the analysis rate, resampled if they differ)."""
+    audio = load_audio(path)
+    if audio.sample_rate == sample_rate_hz:
+        return audio.samples
+    from voicerehearse.audio.io import resample
+
+    return resample(audio.samples, orig_sr=audio.sample_rate, target_sr=sample_rate_hz)
+
+
 @contextmanager
 def open_blocks(options: RehearsalOptions, prompt: PromptSource | None, reply: Path | None) -> Iterator[InputFeed]:
     """The mic as blocks, with the prompt playing on the same stream; ``reply`` (a recording) is mixed in from
@@ -71,11 +81,7 @@ def open_blocks(options: RehearsalOptions, prompt: PromptSource | None, reply: P
                        blocksize=options.blocksize) as capture:
         blocks = capture.blocks()
         if reply is not None:
-            samples = load_audio(reply).samples
-            if options.sample_rate_hz != 16000:
-                from voicerehearse.audio.io import resample
-
-                samples = resample(samples, orig_sr=16000, target_sr=options.sample_rate_hz)
+            samples = _at_rate(reply, options.sample_rate_hz)
             at = options.reply_at.frame(options.sample_rate_hz, prompt.end_frame if prompt is not None else 0)
             blocks = mix_in(blocks, samples, at)
         yield InputFeed(blocks, capture)
@@ -83,11 +89,7 @@ def open_blocks(options: RehearsalOptions, prompt: PromptSource | None, reply: P
 
 def play_back(wav: Path, options: RehearsalOptions) -> None:
     """Play a stored take on the output device (the same duplex stream as the prompts; the mic is ignored)."""
-    samples = load_audio(wav).samples
-    if options.sample_rate_hz != 16000:
-        from voicerehearse.audio.io import resample
-
-        samples = resample(samples, orig_sr=16000, target_sr=options.sample_rate_hz)
+    samples = _at_rate(wav, options.sample_rate_hz)
     source = PromptSource(samples, 0)
     with DuplexCapture(sample_rate=options.sample_rate_hz, input_device=options.input_device,
                        output_device=options.output_device, prompt=source, blocksize=options.blocksize) as capture:
