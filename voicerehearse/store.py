@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
 from voicerehearse.errors import VoiceRehearseError
+from voicerehearse.labels import STYLES
 
 DATA_DIR_ENV = "VOICEREHEARSE_DATA_DIR"
 SCHEMA_LOCK_FILE = ".schema.lock"  # in the data directory: one process at a time creates / upgrades the schema
@@ -301,7 +302,7 @@ def _summary_figures() -> dict:
     return {
         "turn_count": of_turns(func.count(t.c.id)),
         **{f"{style}_count": of_turns(func.count(case((t.c.label == style, 1))))
-           for style in ("aggressive", "passive", "assertive")},
+           for style in STYLES},
         "duration_s": of_turns(func.sum(t.c.duration_s)),
         "mean_wpm": of_turns(func.avg(t.c.words_per_minute)),
         "mean_loudness_delta_db": of_turns(func.avg(t.c.loudness_delta_db)),

@@ -19,6 +19,8 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
+from voicerehearse.labels import REVIEW_STATUSES, STYLES
+
 VENDOR_FILES = ("wavesurfer.min.js", "plugins/regions.min.js", "plugins/timeline.min.js")
 
 
@@ -105,6 +107,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                                    replay, trainees)
 
     errors.init_app(app)
+    app.jinja_env.globals.update(STYLES=STYLES, REVIEW_STATUSES=REVIEW_STATUSES)  # the lists templates iterate
     assets.init_app(app)  # static_url(): content-hashed, cached for a year
     compress.init_app(app)  # gzip for HTML, JSON, JS, CSS when accepted; never audio or Range answers
     auth.init_app(app)  # before CSRF: an anonymous post is a 401, not a token error

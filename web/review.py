@@ -79,7 +79,7 @@ def set_status(session_id: int):
 @bp.get("/api/sessions/<int:session_id>/scorecard")
 def get_scorecard(session_id: int):
     practice = get_session_or_404(session_id)
-    card = session_report(practice, coach_id=g.user.id).scorecard
+    card = session_report(practice, coach_id=g.user.id, settings=current_app.config["SETTINGS"]).scorecard
     if card is None:
         abort(404, description="This session has no scorecard (its rubric does not load).")
     return jsonify(_card_json(card))
@@ -114,7 +114,7 @@ def save_scorecard(session_id: int):
     row.rubric, row.answers = rubric.name, answers
     row.updated_at = datetime.now(timezone.utc)
     db.flush()
-    card = session_report(practice, coach_id=g.user.id).scorecard
+    card = session_report(practice, coach_id=g.user.id, settings=current_app.config["SETTINGS"]).scorecard
     row.score_pct = card.score_pct if card is not None else None
     db.commit()
     return _done(practice.id, {**(_card_json(card) if card else {}), "anchor": "#scorecard"})

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from voicerehearse import charts as plots
 from voicerehearse.delivery import normal_band
 from voicerehearse.errors import ConfigError
-from voicerehearse.labels import REVIEW_STATUSES, STYLES
+from voicerehearse.labels import STYLES
 from voicerehearse.session_list import (FIGURES, SessionFilter, scenario_choices, session_query, team_medians,
                                         trainee_figures_query)
 from voicerehearse.store import PracticeSession, Trainee
@@ -96,8 +96,7 @@ def _filtered_list(template: str, *, trainee_id: int | None, **context):
         filters, error = SessionFilter(trainee_id=trainee_id), str(exc)
     found, page = _paged(db, session_query(filters))
     return render_template(template, rows=found, page=page, filters=filters, filter_error=error,
-                           scenarios=scenario_choices(db, trainee_id), styles=STYLES,
-                           review_statuses=REVIEW_STATUSES, **context)
+                           scenarios=scenario_choices(db, trainee_id), **context)
 
 
 @bp.get("/trainees/<int:trainee_id>")

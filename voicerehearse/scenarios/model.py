@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from voicerehearse.labels import STYLES
+
 DIFFICULTIES = ("easy", "medium", "hard")
 CALL_KINDS = ("inbound", "outbound")
-VERDICTS = ("aggressive", "passive", "assertive")
+VERDICTS = STYLES  # a branch may follow any verdict
 EVENTS = ("silence", "interrupted")  # no reply within the turn's time; the reply started over the customer
 OUTCOMES = ("resolved", "escalated", "hung_up")
 OUTCOME_TEXT = {"resolved": "resolved", "escalated": "escalated to a supervisor", "hung_up": "the customer hung up"}
