@@ -338,3 +338,59 @@ def test_review_in_chromium(server, browser, tmp_path):
         d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     errors = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"] if hasattr(d, "get_log") else []
     assert not errors, errors
+
+
+def test_session_list_and_the_agents_dispute_in_chromium(server, browser, tmp_path):
+    """The coach filters the session list from its form; at 390 px the list scrolls inside its box, not the page;
+    the agent disputes their review with a reason and sees it after the reload."""
+    from selenium.webdriver.support.ui import Select
+
+    d = browser
+    d.delete_all_cookies()
+    log_in(d, server["plain_url"], "/sessions")
+    shown = lambda: [r.get_attribute("data-session") for r in d.find_elements(By.CSS_SELECTOR, "tr[data-session]")]
+    assert str(server["dana_session"]) in shown() and str(server["sam_session"]) in shown()
+    Select(d.find_element(By.NAME, "verdict")).select_by_value(
+        d.find_element(By.CSS_SELECTOR, f'tr[data-session="{server["dana_session"]}"] .pill').text)
+    d.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    wait(d, lambda d: "verdict=" in d.current_url, message="the filter is in the URL")
+    assert str(server["dana_session"]) in shown()
+    d.find_element(By.NAME, "q").send_keys("no such title")
+    d.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+    wait(d, lambda d: "q=no+such+title" in d.current_url)
+    assert shown() == [] and "No sessions match" in d.find_element(By.TAG_NAME, "main").text
+    d.get(server["plain_url"] + "/sessions")
+    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                      {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        d.refresh()
+        wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, "tr[data-session]"))
+        assert js(d, "return [document.documentElement.scrollWidth, document.body.scrollWidth]") == [390, 390]
+        box = js(d, "const b = document.querySelector('.table-scroll'); return [b.clientWidth, b.scrollWidth]")
+        assert box[0] <= 390 < box[1]  # the wide table scrolls inside its box
+        d.save_screenshot(str(tmp_path / "sessions-390px.png"))
+    finally:
+        d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+    # the agent (Dana's own login) disputes the review with a reason
+    d.delete_all_cookies()
+    target = f"/sessions/{server['dana_session']}"
+    d.get(server["plain_url"] + target)
+    d.find_element(By.NAME, "username").send_keys("dana")
+    d.find_element(By.NAME, "password").send_keys("dana-password")
+    d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait(d, lambda d: d.current_url.endswith(target), message="the agent's own session")
+    review = d.find_element(By.ID, "review")
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", review)
+    assert not d.find_elements(By.CSS_SELECTOR, "#scorecard select")  # an agent cannot score
+    review.find_element(By.NAME, "reason").send_keys("The customer had finished speaking")
+    review.find_element(By.CSS_SELECTOR, 'button[value="disputed"]').click()
+    wait(d, lambda d: d.find_element(By.ID, "review").get_attribute("data-status") == "disputed", message="disputed")
+    d.refresh()
+    review = d.find_element(By.ID, "review")
+    assert review.get_attribute("data-status") == "disputed"
+    assert "The customer had finished speaking" in review.text
+    review.find_element(By.CSS_SELECTOR, 'button[value="acknowledged"]').click()
+    wait(d, lambda d: d.find_element(By.ID, "review").get_attribute("data-status") == "acknowledged")
+    errors = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"] if hasattr(d, "get_log") else []
+    assert not errors, errors
