@@ -280,8 +280,8 @@ def test_dc_offset_does_not_change_the_measures():
 
 
 @pytest.mark.parametrize("start,words,message", [
-    (float("nan"), None, "must be a time"),
-    (float("inf"), None, "must be a time"),
+    (float("nan"), None, "must start at a time"),
+    (float("inf"), None, "must start at a time"),
     (10.0, None, "past the end"),
     (0.0, (Word("late", 50.0, 60.0),), "past the end"),
 ])

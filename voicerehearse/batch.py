@@ -38,6 +38,7 @@ from voicerehearse.errors import (AudioDurationError, AudioFormatError, ConfigEr
 from voicerehearse.pipeline import StereoLayout
 from voicerehearse.settings import SETTINGS
 from voicerehearse.types import Baseline
+from voicerehearse.settings import Settings
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64")
 HASH_BLOCK_BYTES = 1 << 20  # read this much of a file at a time while hashing it
@@ -155,7 +156,7 @@ def read_manifest(path: str | os.PathLike, *, trainee: str | None = None,
 # --- keys and the results cache ----------------------------------------------------------------------------------
 
 
-def settings_digest(settings, engine=None) -> str:
+def settings_digest(settings: Settings, engine=None) -> str:
     """A sha256 over what shapes every analysis of a run: package version, settings (bar the store and batch
     sections) and the engine with its model. ``engine`` is an EngineChoice, or None for acoustic-only."""
     skip = {s.name for s in SETTINGS if s.section in UNHASHED_SECTIONS}
@@ -213,7 +214,7 @@ class ResultCache:
         return sorted(p.stem for p in self.folder.glob("??/*.json"))
 
 
-def default_cache_dir(settings) -> Path:
+def default_cache_dir(settings: Settings) -> Path:
     from voicerehearse.store import default_data_dir
 
     return default_data_dir(settings) / CACHE_DIR_NAME
@@ -230,7 +231,7 @@ except ImportError:  # pragma: no cover - dask is a dependency; this keeps the m
 class BatchWorkerPlugin(_PluginBase):
     """Lives on each worker for one run: the settings and engine, and the speech model loaded at setup."""
 
-    def __init__(self, settings, engine=None):
+    def __init__(self, settings: Settings, engine=None):
         self.settings = settings
         self.engine = engine  # EngineChoice, or None for acoustic-only
 
@@ -288,7 +289,7 @@ def analyse_task(name: str, path: str, stereo: StereoLayout | None, baseline: Ba
     return analyse_one(path, settings=plugin.settings, engine=plugin.engine, stereo=stereo, baseline=baseline)
 
 
-def analyse_one(path: str, *, settings, engine=None, stereo: StereoLayout | None = None,
+def analyse_one(path: str, *, settings: Settings, engine=None, stereo: StereoLayout | None = None,
                 baseline: Baseline | None = None) -> tuple[dict, bool]:
     """The record of one file and whether it may be cached (a result, or an error of the recording itself)."""
     from voicerehearse.pipeline import analyze_file
@@ -354,7 +355,7 @@ def dask_client(scheduler: str | None = None, workers: int = 0) -> Iterator[Any]
 class Batch:
     """One run over a list of items on a Dask ``client``; iterate :meth:`run` for results in input order."""
 
-    def __init__(self, client, *, settings, engine=None, cache: ResultCache, store=None,
+    def __init__(self, client, *, settings: Settings, engine=None, cache: ResultCache, store=None,
                  baselines: dict[str, Baseline] | None = None):
         self.client = client
         self.settings = settings

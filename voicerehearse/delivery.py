@@ -36,6 +36,7 @@ from voicerehearse.errors import ConfigError
 from voicerehearse.labels import STYLES
 from voicerehearse.types import (Baseline, CueMatch, Flag, Interruption, PaceMetrics, Reason, StyleScores, ToneMetrics,
                                  Transcript, TurnTiming, Verdict)
+from voicerehearse.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def _model(path: str) -> DeliveryModel:
     return load_model(path or None)
 
 
-def cue_deltas(tone: ToneMetrics, pace: PaceMetrics, baseline: Baseline | None, settings) -> dict:
+def cue_deltas(tone: ToneMetrics, pace: PaceMetrics, baseline: Baseline | None, settings: Settings) -> dict:
     """Each measure's difference from the reference, in its unit, with the reference value: ``{measure: (delta,
     reference)}``; a measure that cannot be compared is left out. Without a baseline only loudness (against
     ``default_loudness_dbfs``) and pitch variation (against ``default_pitch_sd_st``) are compared."""
@@ -123,13 +124,13 @@ def cue_deltas(tone: ToneMetrics, pace: PaceMetrics, baseline: Baseline | None, 
     return out
 
 
-def _spread(cue: AcousticCue, baseline: Baseline | None, settings) -> float:
+def _spread(cue: AcousticCue, baseline: Baseline | None, settings: Settings) -> float:
     if cue.measure == "loudness" and baseline is None:
         return settings.default_loudness_spread_db
     return getattr(settings, cue.spread_setting)
 
 
-def cue_excess(tone: ToneMetrics, pace: PaceMetrics, baseline: Baseline | None, settings) -> dict[str, float]:
+def cue_excess(tone: ToneMetrics, pace: PaceMetrics, baseline: Baseline | None, settings: Settings) -> dict[str, float]:
     """How many normal spreads past its threshold each acoustic cue is (0 when inside): the model's inputs.
 
     >>> from voicerehearse.settings import load_settings
@@ -150,7 +151,7 @@ def cue_excess(tone: ToneMetrics, pace: PaceMetrics, baseline: Baseline | None, 
     return out
 
 
-def _threshold(cue: AcousticCue, baseline: Baseline | None, settings) -> float:
+def _threshold(cue: AcousticCue, baseline: Baseline | None, settings: Settings) -> float:
     """The cue's threshold in its own unit (a difference from the baseline; a ratio for the rate)."""
     spread, k = _spread(cue, baseline, settings), settings.cue_threshold_spreads
     if cue.measure == "rate":
@@ -164,7 +165,7 @@ def _stretch(tone: ToneMetrics, crosses, span) -> tuple[float, float]:
     return (hits[0].start, hits[-1].end) if hits else span
 
 
-def _acoustic_reasons(tone, pace, baseline, settings, model, span) -> list[Reason]:
+def _acoustic_reasons(tone, pace, baseline, settings: Settings, model, span) -> list[Reason]:
     deltas = cue_deltas(tone, pace, baseline, settings)
     excess = cue_excess(tone, pace, baseline, settings)
     ref = tone.baseline
@@ -249,7 +250,7 @@ def _language_reasons(cues: tuple[CueMatch, ...], s) -> list[Reason]:
 
 
 def judge(*, tone: ToneMetrics, pace: PaceMetrics, turn: TurnTiming | None, cues: tuple[CueMatch, ...],
-          baseline: Baseline | None, speech_span: tuple[float, float] | None, settings,
+          baseline: Baseline | None, speech_span: tuple[float, float] | None, settings: Settings,
           talk_overs: tuple[Interruption, ...] = (), transcript: Transcript | None = None,
           speaking_time_s: float | None = None) -> Verdict:
     """Weigh every cue and name the style. ``speech_span``: first..last speech (None: no speech).
@@ -298,7 +299,7 @@ def flags_for(verdict: Verdict, cues: tuple[CueMatch, ...]) -> tuple[Flag, ...]:
     return tuple(flags)
 
 
-def normal_band(measure: str, settings) -> tuple[float, float]:
+def normal_band(measure: str, settings: Settings) -> tuple[float, float]:
     """The range of a measure's difference from the baseline inside which no cue fires (for charts); a ratio
     range for ``rate``.
 

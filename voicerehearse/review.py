@@ -22,6 +22,7 @@ from functools import lru_cache
 from voicerehearse.coaching import advice
 from voicerehearse.delivery import ACOUSTIC_CUES
 from voicerehearse.types import Analysis, Flag, Reason, Span, StereoMetrics
+from voicerehearse.settings import Settings
 
 WHOLE_REPLY_CUES = frozenset(c.name for c in ACOUSTIC_CUES)  # judged over the whole reply: badges, not lanes
 LEAD_IN_S = 1.5  # a moment plays from this long before it, so the listener hears what led to it
@@ -230,7 +231,7 @@ def _agent_wpm(analysis: Analysis, agent: Sequence[Span]) -> float | None:
     return round(len(inside) / speaking * 60, 0) if len(inside) >= 8 else None
 
 
-def call_card(analysis: Analysis, settings, *, takeovers=None) -> CallCard | None:
+def call_card(analysis: Analysis, settings: Settings, *, takeovers=None) -> CallCard | None:
     """The card of a two-channel call (``analysis.stereo``), a mono call (a card that says the sides are mixed),
     or None for a turn that is neither (use :func:`practice_card` for rehearsal sessions).
 
@@ -261,7 +262,7 @@ def call_card(analysis: Analysis, settings, *, takeovers=None) -> CallCard | Non
         minutes)
 
 
-def practice_card(turns: Sequence[Analysis], settings) -> CallCard | None:
+def practice_card(turns: Sequence[Analysis], settings: Settings) -> CallCard | None:
     """The card of a rehearsal: the customer's lines (prompt spans) against the replies, over all turns."""
     timed = [a for a in turns if a is not None and a.turn is not None]
     if not timed:

@@ -25,6 +25,7 @@ import numpy as np
 
 from voicerehearse.audio.pcm import as_int16, level_dbfs
 from voicerehearse.settings import SETTINGS
+from voicerehearse.settings import Settings
 
 _DEFAULT = {s.name: s.default for s in SETTINGS}
 
@@ -59,7 +60,7 @@ class ReplyEnd:
     wait_nudge_s: float = _DEFAULT["long_latency_s"]  # no reply this long after the line: the live display nudges
 
     @classmethod
-    def from_settings(cls, settings, **overrides) -> "ReplyEnd":
+    def from_settings(cls, settings: Settings, **overrides) -> "ReplyEnd":
         values = dict(end_silence_s=settings.reply_end_silence_s, no_reply_s=settings.no_reply_s,
                       max_reply_s=settings.reply_max_s, speech_level_dbfs=settings.reply_speech_level_dbfs,
                       min_speech_s=settings.reply_min_speech_s, bleed_tail_s=settings.bleed_tail_s,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from voicerehearse.transcribe.engine import EngineChoice, transcribe_file, transcript_dict
 from voicerehearse.types import Transcript
+from voicerehearse.settings import Settings
 
 MONO_NOTE = ("One stream: the recording has one channel (or its channels were mixed), so the agent's and the "
              "customer's words are not separated.")
@@ -32,7 +33,7 @@ class CallTranscript:
         return next((s.transcript for s in self.sides if s.side == name), None)
 
 
-def transcribe_call(path: str | os.PathLike, *, engine: EngineChoice, settings,
+def transcribe_call(path: str | os.PathLike, *, engine: EngineChoice, settings: Settings,
                     channels: dict[str, int] | None = None) -> CallTranscript:
     """Each side of the call transcribed from its own channel (``channels`` maps "agent"/"customer" to a channel),
     or, without ``channels``, the whole recording as one stream labelled with :data:`MONO_NOTE`.
