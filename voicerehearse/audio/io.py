@@ -131,7 +131,7 @@ def _blocks(f: sf.SoundFile, frames: int):
         yield block
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AudioStream:
     """A validated audio file read at the analysis rate block by block, any number of times, never held whole:
     each :meth:`chunks` decodes the file anew (DC-corrected, downmixed unless ``keep_channels``, resampled).
@@ -151,9 +151,9 @@ class AudioStream:
     source_sample_rate: int  # rate of the file as read
     source_channels: int  # channel count of the file as read
     source_frames: int  # frames of the file that decode
-    keep_channels: bool
+    keep_channels: bool  # chunks keep the file's channels apart (else their mean, one row)
+    dc: np.ndarray = field(repr=False)  # (source_channels,) DC offset of each channel, removed from every chunk
     truncated: bool = False  # the file's tail does not decode: only the part before it is read
-    dc: np.ndarray = field(default=None, repr=False)  # (source_channels,) DC offset of each channel
 
     @property
     def channels(self) -> int:
@@ -204,7 +204,7 @@ def open_audio(path: str | os.PathLike, *, settings: Settings = DEFAULTS, keep_c
     _check_duration(path, total / sr, settings)
     dc = (dc / total).astype(np.float32)  # a biased mic's DC offset is not sound
     return AudioStream(os.fspath(path), settings.analysis_sample_rate_hz, sr, channels, total,
-                       keep_channels and channels > 1, total < info.frames, dc)
+                       keep_channels and channels > 1, dc, truncated=total < info.frames)
 
 
 def load_audio(path: str | os.PathLike, *, settings: Settings = DEFAULTS, keep_channels: bool = False) -> Audio:
