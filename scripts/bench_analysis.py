@@ -6,13 +6,16 @@
    its own process pinned to one core, and the table gives CPU seconds, real-time factor per core (audio
    seconds / CPU seconds) and the process's peak RSS (resource.getrusage). Tools: VoiceRehearse's whole
    acoustic analysis (`analyze --engine none` path), openSMILE eGeMAPS low-level descriptors and Praat
-   pitch + intensity through parselmouth (the `bench` extras; skipped with a note when absent).
+   pitch + intensity through parselmouth (the `bench` extras; skipped with a note when absent). With
+   ``--stereo`` the files are two-channel calls (agent on 0, the customer answering on 1) and VoiceRehearse
+   runs its call path (`analyze --stereo agent=0,customer=1`); the peers read the same files.
 2. A 5-second file from a cold process: `voicerehearse analyze --json --engine none` wall time, vs a cold
    process that only loads the file and runs librosa.yin (the usual librosa route).
 
-    python scripts/bench_analysis.py [--minutes 1 10 60 180] [--clips DIR ...] [--repeat 3]
+    python scripts/bench_analysis.py [--minutes 1 10 60 180] [--clips DIR ...] [--stereo] [--repeat 3]
 
-Targets (issue 14): >= 300x real time per core at every length; peak RSS <= 400 MB at 180 minutes.
+Targets (issue 14): >= 300x real time per core at every length; peak RSS <= 400 MB at 180 minutes. The last
+column says whether VoiceRehearse's row meets them.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ import soundfile as sf  # noqa: E402
 
 SR = 16000
 TOOLS = ("voicerehearse", "opensmile", "parselmouth")
+TARGET_X_REALTIME = 300.0  # per core, at every length
+TARGET_PEAK_RSS_MB = 400.0  # at 180 minutes (and so below)
 
 
 def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
@@ -59,22 +64,30 @@ def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
     return out[0]
 
 
-def write_long(path: Path, seconds: float, clips: list[np.ndarray] | None) -> None:
-    """``seconds`` of audio written block by block (16-bit mono WAV at 16 kHz): real clips in a random order
-    with 0.2-1.5 s pauses, or speech-like synthetic audio."""
+def write_long(path: Path, seconds: float, clips: list[np.ndarray] | None, stereo: bool = False) -> None:
+    """``seconds`` of audio written block by block (16-bit WAV at 16 kHz): real clips in a random order
+    with 0.2-1.5 s pauses, or speech-like synthetic audio. ``stereo``: a second channel, the customer, with other
+    speech of the same kind, so the two sides alternate and sometimes overlap."""
     rng = np.random.default_rng(0)
     target = int(seconds * SR)
-    with sf.SoundFile(str(path), "w", SR, 1, "PCM_16") as f:
+
+    def block() -> np.ndarray:
+        if clips:
+            return np.concatenate([clips[rng.integers(len(clips))],
+                                   np.zeros(int(rng.uniform(0.2, 1.5) * SR), np.float32)])
+        return speech_like(60.0, seed=int(rng.integers(1 << 30)))
+
+    with sf.SoundFile(str(path), "w", SR, 2 if stereo else 1, "PCM_16") as f:
         done = 0
         while done < target:
-            if clips:
-                block = np.concatenate([clips[rng.integers(len(clips))],
-                                        np.zeros(int(rng.uniform(0.2, 1.5) * SR), np.float32)])
-            else:
-                block = speech_like(60.0, seed=int(rng.integers(1 << 30)))
-            block = block[: target - done]
-            f.write(block)
-            done += block.shape[0]
+            agent = block()[: target - done]
+            if stereo:
+                customer = np.zeros_like(agent)
+                other = block()[: agent.shape[0]]
+                customer[: other.shape[0]] = 0.8 * other
+                agent = np.stack([agent, customer], axis=1)
+            f.write(agent)
+            done += agent.shape[0]
 
 
 def read_clips(folders: list[str]) -> list[np.ndarray]:
@@ -93,11 +106,14 @@ def child(tool: str, path: str, warm: str) -> dict:
     import resource
 
     if tool == "voicerehearse":
-        from voicerehearse.pipeline import analyze_file
+        from voicerehearse.pipeline import StereoLayout, analyze_file
         from voicerehearse.settings import load_settings
 
         settings = load_settings(overrides={"max_duration_s": 4 * 3600.0})
-        run = lambda p: analyze_file(p, settings=settings)  # noqa: E731
+
+        def run(p):  # a two-channel file is a call: the agent on 0, the customer on 1
+            layout = StereoLayout(agent=0, customer=1) if sf.info(p).channels == 2 else None
+            analyze_file(p, settings=settings, stereo=layout)
     elif tool == "opensmile":
         import opensmile
 
@@ -159,22 +175,28 @@ def long_files(args, tmp: Path) -> None:
     missing = [t for t in TOOLS if t not in tools]
     clips = read_clips(args.clips) if args.clips else None
     source = f"real clips from {', '.join(args.clips)}" if clips else "speech-like synthetic audio"
-    print(f"one run per tool and length (after a 5 s warm-up), each in its own process on one core; {source}")
+    kind = "two-channel calls (agent=0, customer=1)" if args.stereo else "mono"
+    print(f"one run per tool and length (after a 5 s warm-up), each in its own process on one core; {source}, "
+          f"{kind}")
     if missing:
         print(f"not installed (pip install -e '.[bench]'): {', '.join(missing)} — no peer figure")
     warm = tmp / "warm.wav"
-    sf.write(warm, speech_like(5.0, seed=2), SR)
-    print(f"{'minutes':>7s} {'tool':>14s} {'cpu_s':>8s} {'x_realtime_per_core':>20s} {'peak_rss_mb':>12s}")
+    warm_y = speech_like(5.0, seed=2)
+    sf.write(warm, np.stack([warm_y, warm_y[::-1]], axis=1) if args.stereo else warm_y, SR)
+    print(f"{'minutes':>7s} {'tool':>14s} {'cpu_s':>8s} {'x_realtime_per_core':>20s} {'peak_rss_mb':>12s}  targets")
     for minutes in args.minutes:
         path = tmp / f"long_{minutes:g}min.wav"
-        write_long(path, minutes * 60, clips)
+        write_long(path, minutes * 60, clips, stereo=args.stereo)
         for tool in tools:
             if tool != "voicerehearse" and args.peers_up_to is not None and minutes > args.peers_up_to:
                 continue
             r = run_child(tool, path, warm)
             if r is not None:
-                print(f"{minutes:7g} {tool:>14s} {r['cpu_s']:8.2f} {minutes * 60 / max(r['cpu_s'], 1e-9):20.0f} "
-                      f"{r['peak_rss_mb']:12.0f}", flush=True)
+                x_realtime = minutes * 60 / max(r["cpu_s"], 1e-9)
+                met = x_realtime >= TARGET_X_REALTIME and (minutes > 180 or r["peak_rss_mb"] <= TARGET_PEAK_RSS_MB)
+                verdict = ("met" if met else "MISSED") if tool == "voicerehearse" else ""
+                print(f"{minutes:7g} {tool:>14s} {r['cpu_s']:8.2f} {x_realtime:20.0f} {r['peak_rss_mb']:12.0f}  "
+                      f"{verdict}", flush=True)
         path.unlink()
 
 
@@ -199,6 +221,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[1, 10, 60, 180])
     parser.add_argument("--clips", nargs="+", metavar="DIR", help="folders with a manifest.csv of real clips")
+    parser.add_argument("--stereo", action="store_true", help="two-channel calls, analysed as agent=0,customer=1")
     parser.add_argument("--peers-up-to", type=float, default=None, metavar="MIN",
                         help="run the peers only up to this length (openSMILE takes minutes on 3 hours)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of the cold-start figure")
