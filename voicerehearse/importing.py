@@ -111,7 +111,7 @@ def import_call(store, path: str | os.PathLike, *, trainee: str, title: str | No
         session_id = add_session(store, trainee=trainee, scenario_id="import",
                                  scenario_title=title or f"Imported call: {name}", source="import",
                                  turns=[{"audio": audio, "record": record, "move": staged is not None}],
-                                 note=note or f"Imported from {name}")
+                                 note=note or f"Imported from {name}", settings=settings)
     finally:
         if staged is not None:
             staged.unlink(missing_ok=True)

@@ -7,6 +7,8 @@ no reader ever sees half a file.
 
 Recordings are named by their content, ``audio/sha256/<2 hex>/<sha256><suffix>``: several workstations storing
 into one shared audio folder (the ``audio_dir`` setting) never clash, and the same take stored twice is one file.
+Once stored, each gets what the replay page draws of it (waveform peaks, loudness and pitch contours) written
+beside it (:mod:`voicerehearse.derived`); a failure there never undoes the store.
 
 >>> import hashlib, tempfile, pathlib
 >>> from voicerehearse.store import Store, Turn
@@ -32,6 +34,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from voicerehearse.derived import ContourSpec, store_derived
+from voicerehearse.settings import DEFAULTS, Settings
 from voicerehearse.store import PracticeSession, Store, Trainee, Turn, get_or_create_trainee
 
 
@@ -72,10 +76,13 @@ def content_path(store: Store, digest: str, suffix: str) -> Path:
 
 
 def add_session(store: Store, *, trainee: str, scenario_id: str, scenario_title: str, source: str,
-                turns: list[dict], started_at: datetime | None = None, note: str | None = None) -> int:
+                turns: list[dict], started_at: datetime | None = None, note: str | None = None,
+                settings: Settings = DEFAULTS) -> int:
     """Store one session. Each turn dict: ``audio`` (a file to copy in; with ``move=True`` the file is moved in
     once the session is committed), ``record`` (analysis schema dict), optional ``customer_text`` and
-    ``prompt_start_s``. Returns the session id. On any failure nothing is stored and ``audio`` is untouched."""
+    ``prompt_start_s``. Returns the session id. On any failure nothing is stored and ``audio`` is untouched.
+    Then each recording's derived data (what the replay draws, measured with ``settings``) is written beside it;
+    a failure there is logged and leaves the stored session as it is."""
     sources = [Path(spec["audio"]) for spec in turns]
     staged: list[Path] = []
     finals: list[Path] = []
@@ -110,6 +117,8 @@ def add_session(store: Store, *, trainee: str, scenario_id: str, scenario_title:
     for spec, src in zip(turns, sources):
         if spec.get("move"):
             src.unlink(missing_ok=True)
+    for spec, final in zip(turns, finals):  # stored: from here nothing can fail the session
+        store_derived(final, ContourSpec.of_record(spec["record"]), settings=settings)
     return session_id
 
 

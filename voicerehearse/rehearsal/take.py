@@ -20,6 +20,7 @@ from voicerehearse.audio.reply_end import TakeResult, open_sentence, record_take
 from voicerehearse.audio.takes import TakeStorageError, TakeWriter
 from voicerehearse.coaching import coach
 from voicerehearse.delivery import trusted_words
+from voicerehearse.derived import ContourSpec, store_derived
 from voicerehearse.errors import DeviceError, VoiceRehearseError
 from voicerehearse.live import LiveWords, ProvisionalVerdict, RecognitionWorker
 from voicerehearse.pipeline import analyze_audio
@@ -256,6 +257,7 @@ def _analyse_and_store(store: Store, session_id: int, number: int, customer_text
         if record is not None:
             turn.set_analysis(record)
         db.commit()
+        store_derived(wav, ContourSpec.of_record(record), settings=settings)  # what the replay draws; never raises
         if failure is not None:
             raise failure
         return turn, analysis
