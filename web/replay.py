@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, jsonify, render_template, url_for
 
-from voicerehearse.errors import StoreFormatError
+from voicerehearse.derived import ContourSpec
+from voicerehearse.errors import AudioFormatError, StoreFormatError
 from voicerehearse.labels import STYLES
 from voicerehearse.palette import cue_colour, page_colours
 from voicerehearse.report import TurnReport, session_report, turn_charts
@@ -27,7 +28,7 @@ def _turn_data(turn: TurnReport) -> dict:
     path = stored_audio(turn.audio_path)
     try:
         wave = peaks(path, current_app.config["WAVEFORM_PEAKS"]) if path is not None else None
-    except (RuntimeError, ValueError):  # not readable as audio: the page says the recording is missing
+    except (AudioFormatError, OSError):  # not readable as audio: the page says the recording is missing
         wave = None
     a = turn.analysis
     timing = a.turn if a is not None else None
@@ -97,7 +98,8 @@ def session_page(session_id: int):
 
 @bp.get("/api/turns/<int:turn_id>/contour")
 def turn_contour(turn_id: int):
-    """Loudness and pitch over time with the trainee's baseline band (computed from the audio, cached)."""
+    """Loudness and pitch over time with the trainee's baseline band (stored beside the recording; computed from
+    the audio, block by block, and stored on the first view of a recording stored without it)."""
     turn = get_turn_or_404(turn_id)
     path = stored_audio(turn.audio_path)
     if path is None:
@@ -106,8 +108,6 @@ def turn_contour(turn_id: int):
         analysis = analysis_from_record(turn.analysis) if turn.analysis else None
     except StoreFormatError:  # an error record: the audio is drawn against the default level
         analysis = None
-    stereo = analysis.stereo if analysis is not None else None
-    agent = next((s.channel for s in stereo.sides if s.side == "agent"), None) if stereo is not None else None
-    return jsonify(contour(path, analysis.speech.segments if analysis is not None else (),
-                           analysis.tone if analysis is not None else None, current_app.config["SETTINGS"],
-                           channel=agent))
+    spec = ContourSpec.of(analysis)  # what the analysis judged: its speech, on the agent's channel of a call
+    return jsonify(contour(path, spec.segments, analysis.tone if analysis is not None else None,
+                           current_app.config["SETTINGS"], channel=spec.channel))

@@ -412,7 +412,7 @@
           if (centre != null) svg.appendChild(el('line', { x1: 0, x2: W, y1: y(centre), y2: y(centre), class: 'baseline' }));
           let d = '', last = -1;
           pts.forEach(function (pt) {
-            d += ((last < 0 || pt[0] - last > 0.12) ? 'M' : 'L') + x(pt[0]).toFixed(1) + ',' + y(Math.min(hi, Math.max(lo, pt[1]))).toFixed(1);
+            d += ((last < 0 || pt[0] - last > (c.join_s || 0.12)) ? 'M' : 'L') + x(pt[0]).toFixed(1) + ',' + y(Math.min(hi, Math.max(lo, pt[1]))).toFixed(1);
             last = pt[0];
           });
           if (d) svg.appendChild(el('path', { d: d, fill: 'none', stroke: colour, 'stroke-width': 2, 'vector-effect': 'non-scaling-stroke' }));
