@@ -288,6 +288,9 @@ def test_a_failure_writing_the_derived_file_never_loses_a_rehearsal_take(tmp_pat
         assert db.get(Turn, turn.id).audio_path == store.relative(wav)
     sidecar(wav).rmdir()
     _analyse_and_store(store, session_id, 1, "Hello?", wav, None, 0.0, None, None, DEFAULTS)  # stored again
+    from voicerehearse.rehearsal.take import wait_derived
+
+    wait_derived()  # written in a thread, after the verdict
     with store.session() as db:
         record = db.get(Turn, turn.id).analysis
     assert read_derived(wav).contour(ContourSpec.of_record(record), DEFAULTS) is not None  # what the web asks

@@ -38,7 +38,7 @@ from voicerehearse.errors import (AudioDurationError, AudioFormatError, ConfigEr
 from voicerehearse.pipeline import StereoLayout
 from voicerehearse.settings import SETTINGS
 from voicerehearse.types import Baseline
-from voicerehearse.settings import Settings
+from voicerehearse.settings import DEFAULTS, Settings
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64")
 HASH_BLOCK_BYTES = 1 << 20  # read this much of a file at a time while hashing it
@@ -442,7 +442,7 @@ class Batch:
         if self.store is None or not result.ok or result.key is None:
             return result
         try:
-            return dataclasses.replace(result, session_id=store_result(self.store, result))
+            return dataclasses.replace(result, session_id=store_result(self.store, result, self.settings))
         except VoiceRehearseError as exc:
             from voicerehearse.schema import error_record
 
@@ -453,9 +453,9 @@ def session_note(result: BatchResult) -> str:
     return f"Batch import of {shown(Path(result.item.path).name)} (result {result.key})"
 
 
-def store_result(store, result: BatchResult) -> int:
+def store_result(store, result: BatchResult, settings: Settings = DEFAULTS) -> int:
     """Add ``result`` to ``store`` as a session of its trainee, unless a session with its note is there already;
-    returns the session id."""
+    returns the session id. ``settings``: what the replay's derived data is measured with."""
     from sqlalchemy import select
 
     from voicerehearse.sessions import add_session
@@ -473,7 +473,7 @@ def store_result(store, result: BatchResult) -> int:
     name = shown(Path(item.path).name)
     return add_session(store, trainee=item.trainee, scenario_id="import",
                        scenario_title=item.title or f"Imported call: {name}", source="import",
-                       turns=[{"audio": Path(item.path), "record": result.record}], note=note)
+                       turns=[{"audio": Path(item.path), "record": result.record}], note=note, settings=settings)
 
 
 def baselines_for(store, trainees: Iterable[str]) -> dict[str, Baseline]:

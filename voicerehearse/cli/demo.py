@@ -83,7 +83,7 @@ def demo(as_json, brief, serve_report, data_dir, port):
         console.print("Coach report: run `voicerehearse demo --serve` to store these takes as demo sessions and "
                       "replay them in the browser.")
         return
-    store = store_demo_sessions(analysed, data_dir)
+    store = store_demo_sessions(analysed, data_dir, settings)
     console.print(f"\nStored {len(analysed)} demo sessions in {store.data_dir}")
     console.print(f"Log in as [bold]{DEMO_USER}[/] with password [bold]{DEMO_PASSWORD}[/] (demo database only).")
     if serve_report:
@@ -143,9 +143,10 @@ def _only_demo_content(data_dir: Path) -> bool:
     return users <= {DEMO_USER} and sources <= {"demo"}
 
 
-def store_demo_sessions(analysed, data_dir: Path | None = None):
+def store_demo_sessions(analysed, data_dir: Path | None = None, settings=None):
     """Replace the demo sessions in the demo data directory with ``analysed`` ((DemoTake, record) pairs):
-    one session per take, a day apart, and a ``coach`` login. Returns the Store."""
+    one session per take, a day apart, and a ``coach`` login. Returns the Store. ``settings``: the demo's
+    (what the replay's derived data is measured with; the defaults when not given)."""
     import tomllib
 
     from sqlalchemy import select
@@ -179,5 +180,5 @@ def store_demo_sessions(analysed, data_dir: Path | None = None):
                     scenario_title=take.scenario_title, source="demo", started_at=start + timedelta(days=n),
                     note="Synthetic demo take (espeak-ng voice), not a real trainee.",
                     turns=[{"audio": take.take, "record": record, "customer_text": take.customer_text,
-                            "prompt_start_s": take.prompt_playback_start_s}])
+                            "prompt_start_s": take.prompt_playback_start_s}], **({"settings": settings} if settings else {}))
     return store

@@ -9,7 +9,7 @@ from voicerehearse.audio.takes import RecoveredTake, TakeStorageError, pending_t
 from voicerehearse.errors import VoiceRehearseError
 from voicerehearse.rehearsal.calibration import _store_baseline
 from voicerehearse.rehearsal.storage import STORE_FAILURES, _describe
-from voicerehearse.rehearsal.take import _analyse_and_store
+from voicerehearse.rehearsal.take import _analyse_and_store, wait_derived
 from voicerehearse.settings import Settings
 from voicerehearse.store import BaselineRecord, PracticeSession, Store
 
@@ -52,6 +52,7 @@ def recover(store: Store, *, settings: Settings) -> list[Recovery]:
         except TakeStorageError as exc:
             problem = problem or str(exc)
         results.append(Recovery(take, stored, problem))
+    wait_derived()
     return results
 
 

@@ -11,7 +11,7 @@ from voicerehearse.live import RecognitionWorker
 from voicerehearse.rehearsal.inputs import play_back, reply_file, resolve_engine, start_recognition
 from voicerehearse.rehearsal.options import RehearsalOptions
 from voicerehearse.rehearsal.storage import STORE_FAILURES, _store_failure, trainee_folder
-from voicerehearse.rehearsal.take import _heard, _one_take, _set_call_outcome
+from voicerehearse.rehearsal.take import _heard, _one_take, _set_call_outcome, wait_derived
 from voicerehearse.rehearsal.view import ACTIONS, NullView, SessionOutcome, SessionView, Step
 from voicerehearse.scenarios import Scenario, ScenarioTurn
 from voicerehearse.settings import Settings
@@ -65,6 +65,7 @@ def run_session(store: Store, scenario: Scenario, trainee: str, options: Rehears
     finally:
         if recognition is not None:
             recognition.close()
+        wait_derived()  # the replay's files of this session's takes, written while the trainee listened
     _end_session(store, session_id, "complete", outcome.stopped)
     return outcome
 

@@ -257,10 +257,29 @@ def _analyse_and_store(store: Store, session_id: int, number: int, customer_text
         if record is not None:
             turn.set_analysis(record)
         db.commit()
-        store_derived(wav, ContourSpec.of_record(record), settings=settings)  # what the replay draws; never raises
+        _derive_later(wav, ContourSpec.of_record(record), settings)  # what the replay draws, after the verdict
         if failure is not None:
             raise failure
         return turn, analysis
+
+
+_DERIVING: list[threading.Thread] = []  # derived files being written beside this process's takes
+
+
+def _derive_later(wav: Path, spec, settings: Settings) -> None:
+    """Write the take's derived file (waveform, contours) in a thread, so the verdict is not kept waiting for it
+    (about 0.1 s a 10 s take); :func:`wait_derived` before the process ends. A file never written is computed by
+    the web on first view instead; :func:`store_derived` never raises."""
+    thread = threading.Thread(target=store_derived, args=(wav, spec), kwargs={"settings": settings},
+                              name=f"derived {wav.name}", daemon=True)
+    thread.start()
+    _DERIVING.append(thread)
+
+
+def wait_derived(timeout_s: float = 60.0) -> None:
+    """Until the derived files of the takes stored so far are written (the end of a session or a recovery)."""
+    while _DERIVING:
+        _DERIVING.pop().join(timeout_s)
 
 
 def _heard(analysis: Analysis | None, take: Take) -> set[str]:
