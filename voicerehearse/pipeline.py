@@ -144,7 +144,8 @@ def analyze_audio(
         )
     if transcript is not None and (prompt is not None or stereo is not None):
         transcript = overlap.words_in_speech(transcript, activity.segments)  # drop what the customer said
-    pace = pace_metrics(nuclei, activity=activity, transcript=transcript)
+    pace = pace_metrics(nuclei, activity=activity, transcript=transcript,  # a call: the agent's own turns only
+                        turn_gap_s=settings.monologue_gap_s if stereo is not None else None)
     tone = tone_metrics(voice, baseline=baseline, settings=settings)
     cues = find_cues(transcript.words) if transcript else ()
     measured = Analysis(

@@ -69,13 +69,29 @@ def syllable_nuclei(framed: Framed, *, activity: SpeechActivity, track: PitchTra
     return nuclei[nearest * framed.hop_s <= 0.02 + 1e-9]
 
 
-def pace_metrics(nuclei: np.ndarray, *, activity: SpeechActivity, transcript: Transcript | None) -> PaceMetrics:
+def pace_metrics(nuclei: np.ndarray, *, activity: SpeechActivity, transcript: Transcript | None,
+                 turn_gap_s: float | None = None) -> PaceMetrics:
     """Syllable rate over the speech span, articulation rate over speaking time, and words per minute
-    (words / first word start .. last word end; over the speech span for untimed transcripts)."""
+    (words / first word start .. last word end; over the speech span for untimed transcripts).
+
+    ``turn_gap_s`` (a call, where the other side talks in between): the time is the speaker's own turns only —
+    speech joined across pauses shorter than ``turn_gap_s`` — so the customer's turns do not slow the agent down.
+
+    >>> from voicerehearse.types import PauseStats, Span, Word
+    >>> turns = SpeechActivity((Span(0.0, 3.0), Span(13.0, 16.0)), 6.0, PauseStats(1, 10.0, 10.0), -40.0)
+    >>> said = Transcript("file", None, "", tuple(Word("w", t, t + 0.5) for t in (0, .5, 1, 1.5, 2, 2.5, 13, 13.5,
+    ...                                                                       14, 14.5, 15, 15.5)))
+    >>> float(pace_metrics(np.zeros(0), activity=turns, transcript=said).words_per_minute)  # over the whole 16 s
+    45.0
+    >>> float(pace_metrics(np.zeros(0), activity=turns, transcript=said, turn_gap_s=1.5).words_per_minute)
+    120.0
+    """
     count = int(nuclei.size)
     if not activity.has_speech:
         return PaceMetrics(None, None, None, 0, len(transcript.words) if transcript else None)
     span = activity.segments[-1].end - activity.segments[0].start
+    if turn_gap_s is not None:
+        span = _talk_time(activity.segments, turn_gap_s) or span
     wpm = None
     n_words = None
     if transcript is not None:
@@ -83,6 +99,8 @@ def pace_metrics(nuclei: np.ndarray, *, activity: SpeechActivity, transcript: Tr
         n_words = len(words)
         if transcript.timed and len(words) >= 2:
             duration = words[-1].end - words[0].start
+            if turn_gap_s is not None:
+                duration = _talk_time(activity.segments, turn_gap_s, words[0].start, words[-1].end) or duration
             wpm = 60.0 * n_words / duration if duration > 0 else None
         elif words:
             wpm = 60.0 * n_words / span
@@ -93,3 +111,16 @@ def pace_metrics(nuclei: np.ndarray, *, activity: SpeechActivity, transcript: Tr
         syllable_count=count,
         word_count=n_words,
     )
+
+
+def _talk_time(segments, gap_s: float, start: float | None = None, end: float | None = None) -> float:
+    """Seconds of the speaker's turns (segments joined across gaps shorter than ``gap_s``) within start..end."""
+    runs: list[list[float]] = []
+    for seg in segments:
+        if runs and seg.start - runs[-1][1] < gap_s:
+            runs[-1][1] = max(runs[-1][1], seg.end)
+        else:
+            runs.append([seg.start, seg.end])
+    lo = -np.inf if start is None else start
+    hi = np.inf if end is None else end
+    return float(sum(max(0.0, min(b, hi) - max(a, lo)) for a, b in runs))
