@@ -11,18 +11,13 @@ settings, engine and model, stereo layout, baseline): a rerun after a crash, or 
 recording, takes it from the cache instead of analysing it again. Each result is written to the cache
 atomically as it arrives, before it is reported.
 
->>> key = result_key("ab" * 32, "s" * 64, None, None)
->>> key.startswith("ab" * 32 + "-"), len(key)
-(True, 81)
+Inputs (paths, globs, manifests) are in :mod:`voicerehearse.batch_inputs`, the keys and the results cache in
+:mod:`voicerehearse.batch_cache`; this module re-exports their public names.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import glob
-import hashlib
-import json
 import os
 import tempfile
 from collections import deque
@@ -32,37 +27,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from voicerehearse import __version__
+from voicerehearse.audio.io import shown
+from voicerehearse.batch_cache import (ResultCache, default_cache_dir, file_sha256, result_key,  # noqa: F401
+                                       settings_digest)
+from voicerehearse.batch_inputs import AUDIO_SUFFIXES, BatchError, BatchItem, expand_paths, read_manifest  # noqa: F401
 from voicerehearse.errors import (AudioDurationError, AudioFormatError, ConfigError, TranscriptFormatError,
                                   VoiceRehearseError)
 from voicerehearse.pipeline import StereoLayout
-from voicerehearse.settings import SETTINGS
-from voicerehearse.types import Baseline
 from voicerehearse.settings import DEFAULTS, Settings
+from voicerehearse.types import Baseline
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64")
-HASH_BLOCK_BYTES = 1 << 20  # read this much of a file at a time while hashing it
 TASKS_PER_THREAD = 8  # files in flight per worker thread: hides the round trips without flooding the scheduler
 PLUGIN_PREFIX = "voicerehearse-batch-"
-CACHE_DIR_NAME = "batch-cache"  # in the data directory, unless the caller names a folder
-UNHASHED_SECTIONS = ("store", "batch")  # settings that cannot change an analysis
 # errors that belong to the recording itself (the same bytes and settings fail the same way): cached like results;
 # anything else (engine, model, store, a dead worker) is reported but tried again on the next run
 INPUT_ERRORS = (AudioFormatError, AudioDurationError, ConfigError, TranscriptFormatError)
-
-
-class BatchError(VoiceRehearseError):
-    """A batch cannot start (no inputs, bad manifest, no cluster), or one file's analysis failed unexpectedly."""
-
-
-@dataclass(frozen=True)
-class BatchItem:
-    """One recording to analyse, in input order."""
-
-    path: str  # as given (a non-UTF-8 name is kept as the OS gave it, see os.fsdecode)
-    trainee: str | None = None  # whose call it is; needed to store it as a session
-    stereo: StereoLayout | None = None  # which channel is the agent and which the customer
-    title: str | None = None  # the stored session's title
 
 
 @dataclass(frozen=True)
@@ -79,145 +58,6 @@ class BatchResult:
     @property
     def ok(self) -> bool:
         return self.record.get("error") is None
-
-
-def shown(path: str | os.PathLike) -> str:
-    """A file name safe to print or store: undecodable bytes become U+FFFD.
-
-    >>> shown(os.fsdecode(b"caf\\xe9.wav"))
-    'caf\\ufffd.wav'
-    """
-    return os.fsencode(path).decode("utf-8", "replace")
-
-
-# --- inputs ---------------------------------------------------------------------------------------------------
-
-
-def expand_paths(args: Iterable[str | os.PathLike]) -> list[str]:
-    """Files named by ``args`` in order: a file as is (even a missing one: it gets an error record), a folder as
-    the audio files under it (sorted; a folder without any stays as one input and gets an error record), a glob
-    (``*``, ``?``, ``[``, ``**``) as its sorted matches. A glob that matches nothing raises BatchError, since
-    that is a mistake in the command, not a bad file."""
-    out: list[str] = []
-    for arg in args:
-        arg = os.fspath(arg)
-        if os.path.isdir(arg):
-            found = sorted(str(p) for p in Path(arg).rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
-            if not found:  # one bad input among many: its own error record, the rest still run
-                out.append(arg)
-                continue
-            out.extend(found)
-        elif not os.path.lexists(arg) and any(c in arg for c in "*?["):
-            found = sorted(p for p in glob.glob(arg, recursive=True) if os.path.isfile(p))
-            if not found:
-                raise BatchError(f"{shown(arg)}: no files match")
-            out.extend(found)
-        else:
-            out.append(arg)
-    return out
-
-
-_COLUMNS = {"file": "file", "path": "file", "trainee": "trainee", "stereo": "stereo", "stereo layout": "stereo",
-            "stereo_layout": "stereo", "layout": "stereo", "title": "title"}
-
-
-def read_manifest(path: str | os.PathLike, *, trainee: str | None = None,
-                  stereo: StereoLayout | None = None) -> list[BatchItem]:
-    """Items from a CSV manifest with a header row: ``file`` (required; relative to the manifest's folder),
-    ``trainee``, ``stereo`` (e.g. ``agent=0,customer=1``), ``title``. Blank cells take ``trainee`` / ``stereo``.
-    Raises BatchError naming the row for an unreadable manifest, a missing ``file`` column or a bad layout."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig", errors="surrogateescape")  # names as the file system has them
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BatchError(f"manifest {shown(path)} cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
-    rows = csv.reader(text.splitlines())
-    header = next(rows, None)
-    names = [_COLUMNS.get(h.strip().lower()) for h in header or ()]
-    if "file" not in names:
-        raise BatchError(f"manifest {shown(path)}: the header needs a 'file' column (and optionally trainee, "
-                         f"stereo, title), got {header!r}")
-    items = []
-    for number, row in enumerate(rows, start=2):
-        cells = {name: cell.strip() for name, cell in zip(names, row) if name}
-        if not any(cells.values()):
-            continue  # blank line
-        if not cells.get("file"):
-            raise BatchError(f"manifest {shown(path)} row {number}: no file")
-        try:
-            layout = StereoLayout.parse(cells["stereo"]) if cells.get("stereo") else stereo
-        except ConfigError as exc:
-            raise BatchError(f"manifest {shown(path)} row {number}: {exc}") from None
-        items.append(BatchItem(str(path.parent / cells["file"]), cells.get("trainee") or trainee, layout,
-                               cells.get("title") or None))
-    return items
-
-
-# --- keys and the results cache ----------------------------------------------------------------------------------
-
-
-def settings_digest(settings: Settings, engine=None) -> str:
-    """A sha256 over what shapes every analysis of a run: package version, settings (bar the store and batch
-    sections) and the engine with its model. ``engine`` is an EngineChoice, or None for acoustic-only."""
-    skip = {s.name for s in SETTINGS if s.section in UNHASHED_SECTIONS}
-    values = {k: v for k, v in dataclasses.asdict(settings).items() if k not in skip}
-    body = {"version": __version__, "settings": values,
-            "engine": None if engine is None else [engine.engine, str(engine.model_path or "")]}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
-def result_key(audio_sha256: str, digest: str, stereo: StereoLayout | None, baseline: Baseline | None) -> str:
-    """``<audio sha256>-<16 hex digits>``: the file's content and everything else that shapes its result."""
-    body = json.dumps([digest, None if stereo is None else [stereo.agent, stereo.customer],
-                       None if baseline is None else dataclasses.asdict(baseline)], sort_keys=True)
-    return f"{audio_sha256}-{hashlib.sha256(body.encode()).hexdigest()[:16]}"
-
-
-class ResultCache:
-    """One JSON file per result key under ``folder`` (``ab/abcd...-0123....json``), each written atomically."""
-
-    def __init__(self, folder: str | os.PathLike):
-        self.folder = Path(folder)
-        try:
-            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise BatchError(f"cannot use the results cache {shown(self.folder)}: {exc.strerror}") from None
-
-    def path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.json"
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The cached record, or None (also for an unreadable entry, which is then simply analysed again)."""
-        try:
-            return json.loads(self.path(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-
-    def put(self, key: str, record: dict[str, Any]) -> None:
-        """Write ``record`` under ``key``: to a temporary file, then renamed over it (a crashed process never
-        leaves half an entry)."""
-        target = self.path(key)
-        try:
-            target.parent.mkdir(exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:  # no fsync (10 ms a file): an entry cut
-                    json.dump(record, f)                              # short by a power loss reads as missing
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError as exc:
-            raise BatchError(f"cannot write to the results cache {shown(self.folder)}: {exc.strerror}") from None
-
-    def keys(self) -> list[str]:
-        return sorted(p.stem for p in self.folder.glob("??/*.json"))
-
-
-def default_cache_dir(settings: Settings) -> Path:
-    from voicerehearse.store import default_data_dir
-
-    return default_data_dir(settings) / CACHE_DIR_NAME
 
 
 # --- worker side -----------------------------------------------------------------------------------------------
@@ -253,22 +93,6 @@ class BatchWorkerPlugin(_PluginBase):
 
 def plugin_name(digest: str) -> str:
     return PLUGIN_PREFIX + digest[:16]
-
-
-def file_sha256(path: str) -> str:
-    """The hex sha256 of a file's bytes; AudioFormatError when it is missing or unreadable."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as f:
-            while block := f.read(HASH_BLOCK_BYTES):
-                digest.update(block)
-    except FileNotFoundError:
-        raise AudioFormatError(f"{shown(path)}: no such file") from None
-    except IsADirectoryError:
-        raise AudioFormatError(f"{shown(path)}: a folder, not an audio file") from None
-    except OSError as exc:
-        raise AudioFormatError(f"{shown(path)}: cannot be read ({exc.strerror})") from None
-    return digest.hexdigest()
 
 
 def hash_task(path: str) -> tuple[str | None, dict | None]:
