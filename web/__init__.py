@@ -107,7 +107,10 @@ def create_app(test_config: dict | None = None) -> Flask:
                                    replay, trainees)
 
     errors.init_app(app)
-    app.jinja_env.globals.update(STYLES=STYLES, REVIEW_STATUSES=REVIEW_STATUSES)  # the lists templates iterate
+    from voicerehearse.report_model import ROUGH_LABEL
+
+    app.jinja_env.globals.update(STYLES=STYLES, REVIEW_STATUSES=REVIEW_STATUSES,  # what templates iterate / say
+                                 ROUGH_LABEL=ROUGH_LABEL)
     assets.init_app(app)  # static_url(): content-hashed, cached for a year
     compress.init_app(app)  # gzip for HTML, JSON, JS, CSS when accepted; never audio or Range answers
     auth.init_app(app)  # before CSRF: an anonymous post is a 401, not a token error
