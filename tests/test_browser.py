@@ -385,12 +385,13 @@ def test_session_list_and_the_agents_dispute_in_chromium(server, browser, tmp_pa
     assert not d.find_elements(By.CSS_SELECTOR, "#scorecard select")  # an agent cannot score
     review.find_element(By.NAME, "reason").send_keys("The customer had finished speaking")
     review.find_element(By.CSS_SELECTOR, 'button[value="disputed"]').click()
-    wait(d, lambda d: d.find_element(By.ID, "review").get_attribute("data-status") == "disputed", message="disputed")
+    status = lambda d: js(d, "const r = document.getElementById('review'); return r ? r.dataset.status : null")
+    wait(d, lambda d: status(d) == "disputed", message="disputed")  # one script: never a stale element mid-reload
     d.refresh()
     review = d.find_element(By.ID, "review")
     assert review.get_attribute("data-status") == "disputed"
     assert "The customer had finished speaking" in review.text
     review.find_element(By.CSS_SELECTOR, 'button[value="acknowledged"]').click()
-    wait(d, lambda d: d.find_element(By.ID, "review").get_attribute("data-status") == "acknowledged")
+    wait(d, lambda d: status(d) == "acknowledged", message="acknowledged")
     errors = [e for e in d.get_log("browser") if e.get("level") == "SEVERE"] if hasattr(d, "get_log") else []
     assert not errors, errors

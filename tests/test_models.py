@@ -259,8 +259,9 @@ def test_config_file_setting_is_used_by_engine_choice(tmp_path, monkeypatch):
     config.write_text(f'[transcription]\nvosk_model = "{model}"\n')
     monkeypatch.setenv("VOICEREHEARSE_CONFIG", str(config))
     monkeypatch.delenv(models.MODEL_ENV, raising=False)
-    choice = choose_engine("auto")
+    choice = choose_engine("auto", settings=load_settings())  # the edge loads the config once and passes it
     assert (choice.engine, choice.model_path, choice.model_source) == ("vosk", model.resolve(), "settings")
+    assert choose_engine("auto").model_source != "settings"  # core code never reads the config file by itself
     assert choice.sample_rate_hz == 8000
     monkeypatch.setenv(models.MODEL_ENV, str(make_model(tmp_path / "from-env")))
     assert choose_engine("vosk").model_source == "environment"
