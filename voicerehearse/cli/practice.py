@@ -15,9 +15,13 @@ from typing import TYPE_CHECKING
 import click
 
 from voicerehearse.cli.common import config_option, domain_errors, lazy, set_option
-from voicerehearse.cli.practice_view import KeyListener, RichView, print_summary
 from voicerehearse.errors import DeviceError
 from voicerehearse.transcribe.names import engine_choices
+
+# the terminal display (rich) is imported when a command runs, not when `voicerehearse --help` lists them
+KeyListener = lazy("voicerehearse.cli.practice_view", "KeyListener")
+RichView = lazy("voicerehearse.cli.practice_view", "RichView")
+print_summary = lazy("voicerehearse.cli.practice_view", "print_summary")
 
 if TYPE_CHECKING:
     from voicerehearse.rehearsal.options import RehearsalOptions
