@@ -83,7 +83,8 @@ def log_in(d, base: str, target: str) -> None:
     d.find_element(By.NAME, "username").send_keys("coach")
     d.find_element(By.NAME, "password").send_keys("coach-password")
     d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait(d, lambda d: d.current_url.endswith(target), message="redirect after login")
+    # "/login?next=TARGET" ends with TARGET too: the login page must be gone
+    wait(d, lambda d: "/login" not in d.current_url and d.current_url.endswith(target), message="redirect after login")
 
 
 def test_replay_page_without_waveform_assets(server, browser):
@@ -348,6 +349,9 @@ def test_session_list_and_the_agents_dispute_in_chromium(server, browser, tmp_pa
     d = browser
     d.delete_all_cookies()
     log_in(d, server["plain_url"], "/sessions")
+    # "/login?next=/sessions" ends with "/sessions" too: wait for the list itself
+    wait(d, lambda d: "/login" not in d.current_url and d.find_elements(By.CSS_SELECTOR, "tr[data-session]"),
+         message="the session list after the login")
     shown = lambda: [r.get_attribute("data-session") for r in d.find_elements(By.CSS_SELECTOR, "tr[data-session]")]
     assert str(server["dana_session"]) in shown() and str(server["sam_session"]) in shown()
     Select(d.find_element(By.NAME, "verdict")).select_by_value(
@@ -379,7 +383,8 @@ def test_session_list_and_the_agents_dispute_in_chromium(server, browser, tmp_pa
     d.find_element(By.NAME, "username").send_keys("dana")
     d.find_element(By.NAME, "password").send_keys("dana-password")
     d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait(d, lambda d: d.current_url.endswith(target), message="the agent's own session")
+    wait(d, lambda d: "/login" not in d.current_url and d.find_elements(By.ID, "review"),
+         message="the agent's own session")
     review = d.find_element(By.ID, "review")
     d.execute_script("arguments[0].scrollIntoView({block: 'center'})", review)
     assert not d.find_elements(By.CSS_SELECTOR, "#scorecard select")  # an agent cannot score
