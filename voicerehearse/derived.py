@@ -221,6 +221,7 @@ def compute_contour(path: Path, spec: ContourSpec, *, settings: Settings) -> Con
     power, then the pitch of the speech frames only): memory a few blocks whatever the length. Raises
     AudioFormatError / AudioDurationError as :func:`voicerehearse.audio.io.open_audio` does."""
     from voicerehearse.analysis.frames import Downmix, frame_channels, frame_lengths, spans_to_mask, speech_activity
+    from voicerehearse.analysis.tone import pitch_track
     from voicerehearse.audio.io import open_audio
 
     stream = open_audio(path, settings=settings, keep_channels=spec.channel is not None)
@@ -234,7 +235,7 @@ def compute_contour(path: Path, spec: ContourSpec, *, settings: Settings) -> Con
     activity = speech_activity(framed, settings, mask=spans_to_mask(spec.segments, framed.n_frames, framed.hop_s))
     active = spans_to_mask(activity.segments, framed.n_frames, framed.hop_s)
     speech = np.flatnonzero(active)
-    f0 = _pitch_of(framed, speech, settings)
+    f0 = pitch_track(framed, speech, settings).f0_hz  # the values the analysis tracked, no tone spectra
     for seg in activity.segments:  # the loudness lane also shows the frame a segment ends in
         active[framed.frame_of(seg.start) : framed.frame_of(seg.end) + 1] = True
     hop = framed.hop_s
@@ -245,27 +246,6 @@ def compute_contour(path: Path, spec: ContourSpec, *, settings: Settings) -> Con
                    _loudness(framed.db, active, step=step, group=group, hop_s=hop),
                    _pitch(speech, f0, group=pitch_group, hop_s=hop),
                    round(max(JOIN_S, 2.4 * group * step * hop), 3))
-
-
-def _pitch_of(framed, speech: np.ndarray, settings: Settings) -> np.ndarray:
-    """F0 (Hz, NaN unvoiced) of the grid frames ``speech`` (sorted), tracked block by block as
-    :func:`voicerehearse.analysis.tone.measure_voice` tracks them (same blocks, context and tracker, so the same
-    values), without the spectra of voiced and noise frames the tone measures also take."""
-    from voicerehearse.analysis.pitch import reach, yin
-
-    hop = framed.hop_length
-    reach_samples = reach(sr=framed.sr, hop_s=framed.hop_s, fmin=settings.pitch_min_hz, win_s=settings.pitch_window_s)
-    context = -(-max(reach_samples, framed.frame_length) // hop) + 1
-    f0 = np.full(speech.shape[0], np.nan)
-    for first, seg in framed.blocks(context_frames=context):
-        if not speech.size or first > speech[-1]:
-            break  # nothing left to track: the rest of the file need not be read
-        a, b = np.searchsorted(speech, [first, first + seg.shape[0] // hop - 2 * context])
-        if b > a:
-            f0[a:b] = yin(seg, sr=framed.sr, hop_s=framed.hop_s, frames=speech[a:b] - first + context,
-                          fmin=settings.pitch_min_hz, fmax=settings.pitch_max_hz, win_s=settings.pitch_window_s,
-                          aperiodicity_max=settings.pitch_aperiodicity_max).f0_hz
-    return f0
 
 
 def _loudness(db: np.ndarray, active: np.ndarray, *, step: int, group: int, hop_s: float):

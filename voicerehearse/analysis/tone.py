@@ -126,10 +126,11 @@ def _alpha_ratio(voiced: np.ndarray, noise: np.ndarray, sr: int) -> float | None
     return power_db(high / low)
 
 
-def _track(framed: Framed, speech: np.ndarray, noise: np.ndarray,
-           settings: Settings) -> tuple[PitchTrack, np.ndarray, np.ndarray]:
+def _track(framed: Framed, speech: np.ndarray, noise: np.ndarray, settings: Settings, *,
+           spectra: bool = True) -> tuple[PitchTrack, np.ndarray, np.ndarray]:
     """One pass over the signal, block by block: the pitch of the frames ``speech``, the windows of up to
-    _ALPHA_MAX_FRAMES evenly spaced voiced ones among them, and the windows of the frames ``noise``."""
+    _ALPHA_MAX_FRAMES evenly spaced voiced ones among them (unless not ``spectra``), and the windows of the
+    frames ``noise``."""
     hop, width = framed.hop_length, framed.frame_length
     reach_samples = reach(sr=framed.sr, hop_s=framed.hop_s, fmin=settings.pitch_min_hz, win_s=settings.pitch_window_s)
     context = -(-max(reach_samples, width) // hop) + 1
@@ -147,14 +148,29 @@ def _track(framed: Framed, speech: np.ndarray, noise: np.ndarray,
                     fmax=settings.pitch_max_hz, win_s=settings.pitch_window_s,
                     aperiodicity_max=settings.pitch_aperiodicity_max)
             f0[a:b], aper[a:b] = t.f0_hz, t.aperiodicity
-            voiced.offer(rel[t.voiced], lambda picked: frame_windows(seg, hop_length=hop, frames=picked,
-                                                                      win_length=width))
+            if spectra:
+                voiced.offer(rel[t.voiced], lambda picked: frame_windows(seg, hop_length=hop, frames=picked,
+                                                                          win_length=width))
         a, b = np.searchsorted(noise, [first, stop])
         if b > a:
             noise_windows.append(frame_windows(seg, hop_length=hop, frames=noise[a:b] - first + context,
                                                win_length=width))
     noise_rows = np.concatenate(noise_windows) if noise_windows else np.empty((0, width), np.float32)
     return PitchTrack(speech, f0, aper), voiced.rows(), noise_rows
+
+
+def pitch_track(framed: Framed, speech: np.ndarray, settings: Settings) -> PitchTrack:
+    """The pitch of the grid frames ``speech`` (sorted indices), tracked block by block exactly as
+    :func:`measure_voice` tracks it (same blocks, context and tracker), without the spectra the tone also takes.
+
+    >>> from voicerehearse.analysis.frames import framed_from_settings
+    >>> from voicerehearse.settings import DEFAULTS
+    >>> y = (0.1 * np.sin(2 * np.pi * 200 * np.arange(16000) / 16000)).astype(np.float32)
+    >>> framed = framed_from_settings(y, 16000, DEFAULTS)
+    >>> round(float(np.nanmedian(pitch_track(framed, np.arange(20, 80), DEFAULTS).f0_hz)))
+    200
+    """
+    return _track(framed, speech, np.empty(0, np.int64), settings, spectra=False)[0]
 
 
 def measure_voice(framed: Framed, activity: SpeechActivity, settings: Settings) -> VoiceMeasures:
