@@ -288,7 +288,7 @@ def call_lines(call: CallTranscript | None, gap_s: float = 0.8) -> tuple[CallLin
     return tuple(sorted(lines, key=lambda line: (line.start is None, line.start or 0.0)))
 
 
-def _analysis(record: dict) -> tuple[Analysis | None, str | None]:
+def analysis_of(record: dict | None) -> tuple[Analysis | None, str | None]:
     """The typed analysis of a stored record, or None and why (an error record's own message)."""
     if not record:
         return None, None  # a turn whose take was never analysed
@@ -333,7 +333,7 @@ def turn_report(turn_id: int, index: int, customer_text: str | None, audio_path:
     the sections the store keeps beside it (an import's ``call_transcript`` and ``redaction``, the practice
     take). ``settings``: the call card's thresholds."""
     record = record or {}
-    analysis, error = _analysis(record)
+    analysis, error = analysis_of(record)
     call = _call_transcript(record.get("call_transcript"))
     take = (record.get("practice") or {}).get("take")
     words = display_words(analysis) if analysis is not None else ()

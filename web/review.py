@@ -15,10 +15,10 @@ from datetime import datetime, timezone
 from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from voicerehearse.errors import ConfigError, StoreFormatError
+from voicerehearse.errors import ConfigError
 from voicerehearse.report import session_report
+from voicerehearse.report_model import analysis_of
 from voicerehearse.review import manual_answers, rubric_for
-from voicerehearse.schema import analysis_from_record
 from voicerehearse.scorecard import calibrate
 from voicerehearse.store import Comment, CommentReply, ScorecardAnswers, SessionReview, User, valid_id
 from voicerehearse.web.auth import get_session_or_404, get_turn_or_404, is_coach, require_coach
@@ -135,13 +135,8 @@ def calibration(session_id: int):
         rubric = rubric_for(practice.scenario_id)
     except ConfigError as exc:
         abort(404, description=f"This session has no scorecard: {exc}")
-    turns = []
-    for t in practice.turns:
-        if t.analysis:
-            try:
-                turns.append(analysis_from_record(t.analysis))
-            except StoreFormatError:
-                pass  # an error record: nothing to judge in that turn
+    analyses = (analysis_of(t.analysis)[0] for t in practice.turns)  # as the report parses them
+    turns = [a for a in analyses if a is not None]  # not analysed, or an error record: nothing to judge
     try:
         found = calibrate(rubric, turns, answers,
                           tolerance_points=current_app.config["SETTINGS"].calibration_scale_tolerance_points)
