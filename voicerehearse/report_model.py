@@ -20,7 +20,6 @@ from voicerehearse.errors import StoreFormatError, VoiceRehearseError
 from voicerehearse.review import CallCard, Event, Moment, call_card, turn_events
 from voicerehearse.schema import analysis_from_record, from_json
 from voicerehearse.settings import DEFAULTS, Settings
-from voicerehearse.transcribe.names import ROUGH as ROUGH_ENGINES  # words labelled wherever shown
 from voicerehearse.types import Analysis, Flag, Transcript, Word
 
 if TYPE_CHECKING:
