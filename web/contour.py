@@ -10,9 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
-
 from voicerehearse.delivery import normal_band
 from voicerehearse.derived import WAVEFORM_POINTS, ContourSpec, stored_contour, stored_waveform
 from voicerehearse.settings import Settings
@@ -23,7 +20,7 @@ def peaks(path: Path, points: int = WAVEFORM_POINTS) -> dict:
     """``{"peaks": [[max |sample| per bucket] per channel (1 or 2)], "duration": seconds}`` of an audio file.
     Raises AudioFormatError when it is not readable audio.
 
-    >>> import tempfile, os
+    >>> import os, tempfile, numpy as np, soundfile as sf
     >>> p = os.path.join(tempfile.mkdtemp(), "a.wav")
     >>> sf.write(p, np.stack([np.ones(1600) * 0.5, np.zeros(1600)], axis=1), 16000)
     >>> out = peaks(Path(p), 4)
