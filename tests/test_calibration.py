@@ -7,14 +7,10 @@ import re
 
 import pytest
 
-from test_web import login, make_take, seed  # noqa: F401
+from test_web import login, seed
+from test_web_review import client, take  # noqa: F401  (take: the module's recorded take fixture)
 from voicerehearse.accounts import add_user
 from voicerehearse.web import create_app
-
-
-@pytest.fixture(scope="module")
-def take(tmp_path_factory):
-    return make_take(tmp_path_factory.mktemp("take"))
 
 
 @pytest.fixture
@@ -26,12 +22,6 @@ def env(tmp_path, take):
         db.commit()
     ids["app"] = create_app({"TESTING": True, "DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": "test"})
     return ids
-
-
-def client(env, user):
-    c = env["app"].test_client()
-    c.token = login(c, user)
-    return c
 
 
 def score(env, user, **answers):
