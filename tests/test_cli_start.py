@@ -58,8 +58,8 @@ def test_listing_commands_imports_no_heavy_stack(args):
 def test_listing_commands_loads_no_heavy_stack(args):
     names = loaded_modules(*args)
     assert _heavy(names) == []
-    if args == ("--help",):  # every command module was loaded, to list its help
-        assert {"voicerehearse.cli.practice", "voicerehearse.cli.serve", "voicerehearse.cli.transcribe"} <= names
+    if args == ("--help",):  # the group lists the registry's short helps: no command module is loaded
+        assert not {"voicerehearse.cli.practice", "voicerehearse.cli.serve", "voicerehearse.cli.transcribe"} & names
 
 
 def test_the_cli_engine_choices_are_the_engines():

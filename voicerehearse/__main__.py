@@ -1,3 +1,3 @@
-from voicerehearse.cli import main
+from voicerehearse.cli import run
 
-main()
+raise SystemExit(run(prog_name="python -m voicerehearse"))
