@@ -42,7 +42,8 @@ CUES = [c.name for c in delivery.ACOUSTIC_CUES]
 STYLE_OF = {c.name: c.style for c in delivery.ACOUSTIC_CUES}
 TARGET = {"aggressive": 0, "passive": 1, "neutral": 2, "other_high_arousal": 2}
 SPREAD_SETTING = {"loudness": "loudness_spread_db", "pitch": "pitch_spread_st", "pitch_sd": "pitch_sd_spread_st",
-                  "effort": "effort_spread_db", "rate": "articulation_spread_pct"}
+                  "effort": "effort_spread_db", "tension": "tension_spread_db", "brightness": "brightness_spread_db",
+                  "rate": "articulation_spread_pct"}
 
 
 def spreads(pairs, corpora):
@@ -118,7 +119,7 @@ def model_text(prior, weights, figures, settings_used, note):
         f'fitted_on = "{note}"',
         "",
         "[prior]  # assertive is the reference (0)",
-        *(f"{k} = {v:.4f}" for k, v in prior.items()),
+        *(f"{k} = {v:.3f}" for k, v in prior.items()),  # 3 decimals, as the contributions: scores add up exactly
         "",
         "[weights]",
         *(f"{k} = {weights[k]:.4f}  # -> {STYLE_OF[k]}" for k in CUES),

@@ -20,7 +20,7 @@ SECTION_KEYS = {
     "pace": {"words_per_minute", "syllables_per_second", "articulation_rate", "syllable_count", "word_count"},
     "tone": {"loudness_db", "loudness_delta_db", "pitch_median_hz", "pitch_delta_st", "pitch_sd_st",
              "alpha_ratio_db", "alpha_ratio_delta_db", "voiced_fraction", "baseline", "baseline_loudness_db",
-             "baseline_pitch_hz", "segments"},
+             "baseline_pitch_hz", "segments", "h1_a3_db", "h1_a3_delta_db", "brightness_db", "brightness_delta_db"},
     "turn": {"prompt_start_s", "prompt_end_s", "reply_start_s", "response_latency_s", "interrupted",
              "interruptions", "bleed_detected", "bleed_gain_db", "bleed_delay_s"},
     "delivery": {"label", "scores", "reasons", "notes", "confidence", "prior"},

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -81,8 +83,14 @@ def test_untimed_words_give_cues_without_spans():
 BASE = Baseline(-26.0, 180.0, 2.0, -12.0, 4.0, "calibration.wav")
 
 
-def _tone(loud=0.0, pitch=0.0, sd=2.0, effort=0.0):
-    return ToneMetrics(-26 + loud, loud, 180 * 2 ** (pitch / 12), pitch, sd, -12 + effort, effort, 0.8, "calibration.wav")
+def _tone(loud=0.0, pitch=0.0, sd=2.0, effort=0.0, tension=None, bright=None):
+    quality = {}
+    if tension is not None:
+        quality.update(h1_a3_db=14.0 + tension, h1_a3_delta_db=tension)
+    if bright is not None:
+        quality.update(brightness_db=-10.0 + bright, brightness_delta_db=bright)
+    return ToneMetrics(-26 + loud, loud, 180 * 2 ** (pitch / 12), pitch, sd, -12 + effort, effort, 0.8, "calibration.wav",
+                       **quality)
 
 
 PACE = PaceMetrics(None, 3.5, 4.0, 14, None)
@@ -151,6 +159,50 @@ def test_reasons_name_cue_value_baseline_threshold_and_span():
     assert (r.start, r.end) == (0.2, 4.0)
     assert f"{d:+.1f} dB" in r.message and "calibration.wav" in r.message
     assert r.contribution == pytest.approx(r.weight) and r.contribution > 0
+
+
+def test_voice_quality_is_judged_in_its_own_spreads_and_explained():
+    """A breathier voice with less effort is passive; a harsher, louder one aggressive; each reason says by how much
+    against the baseline, in dB, and contributes exactly weight x spreads past the threshold."""
+    from voicerehearse.delivery import load_model
+
+    weights = load_model().weights
+    breathy = _judge(_tone(effort=-3 * S.effort_spread_db, tension=3 * S.tension_spread_db))
+    harsh = _judge(_tone(loud=3 * S.loudness_spread_db, bright=3 * S.brightness_spread_db))
+    assert breathy.label == "passive" and harsh.label == "aggressive"
+    for v, cue, spread in ((breathy, "breathy_voice", S.tension_spread_db), (harsh, "harsh_timbre", S.brightness_spread_db)):
+        if weights[cue] == 0.0:
+            assert not any(r.cue == cue for r in v.reasons)  # a cue the model found useless is not shown
+            continue
+        r = next(r for r in v.reasons if r.cue == cue)
+        assert r.unit == "dB" and r.value == pytest.approx(3 * spread, abs=1e-3)
+        assert r.contribution == pytest.approx(weights[cue] * (3 - S.cue_threshold_spreads), abs=2e-3)
+    same = _judge(_tone(tension=0.4 * S.tension_spread_db, bright=-0.4 * S.brightness_spread_db))
+    assert same.label == "assertive" and same.reasons == ()
+
+
+def test_a_baseline_stored_before_voice_quality_says_so():
+    import dataclasses
+
+    breathy = _tone(effort=-3 * S.effort_spread_db, tension=3 * S.tension_spread_db, bright=0.0)
+    old = _judge(dataclasses.replace(breathy, h1_a3_delta_db=None, brightness_delta_db=None))  # BASE has none
+    assert any("new calibration read" in n for n in old.notes)
+    assert not any(r.cue in ("breathy_voice", "harsh_timbre") for r in old.reasons)
+    new = _judge(breathy, baseline=Baseline(-26.0, 180.0, 2.0, -12.0, 4.0, "calibration.wav", 14.0, -10.0))
+    assert not any("calibration read" in n for n in new.notes)
+
+
+def test_a_cue_with_zero_weight_gives_no_reason(tmp_path):
+    from voicerehearse.delivery import load_model
+
+    text = (Path(__file__).resolve().parents[1] / "voicerehearse" / "delivery_model.toml").read_text()
+    model = tmp_path / "model.toml"
+    model.write_text(text.replace(f"raised_voice = {load_model().weights['raised_voice']:.4f}", "raised_voice = 0.0"))
+    assert load_model(model).weights["raised_voice"] == 0.0
+    loud = _tone(loud=4 * S.loudness_spread_db)
+    assert any(r.cue == "raised_voice" for r in _judge(loud).reasons)
+    muted = load_settings(overrides={"delivery_model": str(model)})
+    assert not any(r.cue == "raised_voice" for r in _judge(loud, settings=muted).reasons)
 
 
 def test_thresholds_are_measured_in_normal_spreads():

@@ -110,3 +110,58 @@ def test_pitch_batches_resample_only_their_stretch_and_agree_across_boundaries(m
     assert np.array_equal(batched.frames, shuffled)
     assert np.allclose(batched.f0_hz[order], whole.f0_hz, rtol=1e-4)
     assert np.nanmedian(np.abs(whole.f0_hz - (120 + 40 * (frames * 0.01 + 0.005)))) < 1.0
+
+
+def _harmonics(amplitude_of, *, f0: float = 125.0, duration_s: float = 2.0, level_db: float = -24.0) -> np.ndarray:
+    """A steady harmonic complex up to 7.5 kHz, harmonic k (frequency k * f0) at amplitude ``amplitude_of(k * f0)``."""
+    t = np.arange(int(duration_s * SR)) / SR
+    rng = np.random.default_rng(3)
+    ks = np.arange(1, int(7500 // f0) + 1)
+    y = sum(amplitude_of(k * f0) * np.sin(2 * np.pi * k * f0 * t + rng.uniform(0, 2 * np.pi)) for k in ks)
+    return (y / np.sqrt(np.mean(y ** 2)) * 10 ** (level_db / 20)).astype(np.float32)
+
+
+@pytest.mark.parametrize("a3_below_h1_db", [12.0, 24.0, 36.0])
+def test_h1_a3_is_the_first_harmonic_over_the_2_to_3_5_khz_peak(a3_below_h1_db):
+    """Harmonics of 125 Hz: H1 at 1, the rest at -40 dB except those at 2-3.5 kHz, set ``a3_below_h1_db`` under
+    H1: H1-A3 reads that difference (the peak bins of two pure harmonics, within the window's scalloping)."""
+    g = 10 ** (-a3_below_h1_db / 20)
+    m = _measure(_harmonics(lambda f: 1.0 if f < 200 else (g if 2000 <= f <= 3500 else 0.01)))
+    assert m.h1_a3_db == pytest.approx(a3_below_h1_db, abs=1.0)
+
+
+def test_brightness_rises_by_a_boost_of_the_upper_mel_bands():
+    """Boosting every harmonic from the 15th mel band edge up by 10 dB raises the upper 12 of the upper 13 bands by
+    10 dB and part of the 13th, and leaves the lower 13 alone: brightness rises by between 12/13 x 10 and 10 dB."""
+    from voicerehearse.analysis.tone import MEL_BANDS, MEL_HZ
+
+    mel = lambda hz: 2595 * np.log10(1 + hz / 700)  # noqa: E731
+    edges = 700 * (10 ** (np.linspace(mel(MEL_HZ[0]), mel(MEL_HZ[1]), MEL_BANDS + 2) / 2595) - 1)
+    split = edges[MEL_BANDS // 2 + 1]
+    tilt = lambda f: (f / 125.0) ** -0.5  # noqa: E731
+    plain = _measure(_harmonics(tilt))
+    bright = _measure(_harmonics(lambda f: tilt(f) * (10 ** 0.5 if f >= split + 70 else 1.0)))
+    assert 12 / 13 * 10 - 0.3 <= bright.brightness_db - plain.brightness_db <= 10.3
+
+
+def test_voice_quality_deltas_against_baseline_and_none_without_one():
+    base_m = _measure(_harmonics(lambda f: (f / 125.0) ** -1.0))
+    baseline = Baseline(base_m.loudness_db, base_m.pitch_median_hz, base_m.pitch_sd_st, base_m.alpha_ratio_db, None,
+                        "b", base_m.h1_a3_db, base_m.brightness_db)
+    tense = _measure(_harmonics(lambda f: (f / 125.0) ** -1.0 * (4.0 if 2000 <= f <= 3500 else 1.0)))
+    t = tone_metrics(tense, baseline=baseline, settings=S)
+    assert t.h1_a3_delta_db == pytest.approx(-20 * np.log10(4.0), abs=1.0)  # the 2-3.5 kHz peak 12 dB up
+    assert t.brightness_delta_db > 1.0
+    assert tone_metrics(tense, baseline=None, settings=S).h1_a3_delta_db is None
+    old = Baseline(base_m.loudness_db, base_m.pitch_median_hz, base_m.pitch_sd_st, base_m.alpha_ratio_db, None, "old")
+    assert tone_metrics(tense, baseline=old, settings=S).brightness_delta_db is None  # stored before it was measured
+
+
+def test_room_noise_does_not_read_as_a_brighter_voice():
+    from synth import place
+
+    clean = place(4.0, (1.0, _harmonics(lambda f: (f / 125.0) ** -1.0, level_db=-30)))
+    c = _measure(clean + noise(4.0, -90.0))
+    hiss = _measure(clean + noise(4.0, -60.0))  # white noise 30 dB under the voice fills the empty high bins
+    assert hiss.brightness_db == pytest.approx(c.brightness_db, abs=1.0)
+    assert hiss.h1_a3_db == pytest.approx(c.h1_a3_db, abs=1.0)

@@ -50,8 +50,9 @@ def test_session_turns_comments_and_headline_figures(store):
         assert db.scalar(select(Comment)) is None
 
 
-def test_baseline_round_trip(store):
-    b = Baseline(-27.0, 180.0, 1.9, -12.0, 4.1, "calm.wav")
+@pytest.mark.parametrize("quality", [(), (14.5, -9.8)])  # a read measured before voice quality, and after
+def test_baseline_round_trip(store, quality):
+    b = Baseline(-27.0, 180.0, 1.9, -12.0, 4.1, "calm.wav", *quality)
     with store.session() as db:
         trainee = get_or_create_trainee(db, "Sam")
         db.add(BaselineRecord(trainee=trainee, audio_path="audio/baselines/calm.wav", measures=BaselineRecord.measures_of(b)))

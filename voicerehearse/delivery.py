@@ -61,11 +61,15 @@ ACOUSTIC_CUES: tuple[AcousticCue, ...] = (
     AcousticCue("monotone", "passive", "pitch_sd", -1, "st", "pitch_sd_spread_st", "a monotone"),
     AcousticCue("vocal_effort", "aggressive", "effort", +1, "dB", "effort_spread_db", "a strained, pressed voice"),
     AcousticCue("low_effort", "passive", "effort", -1, "dB", "effort_spread_db", "a breathy, low-energy voice"),
+    AcousticCue("tense_voice", "aggressive", "tension", -1, "dB", "tension_spread_db", "a tight, tense voice"),
+    AcousticCue("breathy_voice", "passive", "tension", +1, "dB", "tension_spread_db", "a breathy, weak voice"),
+    AcousticCue("harsh_timbre", "aggressive", "brightness", +1, "dB", "brightness_spread_db", "a harsh, sharp tone"),
+    AcousticCue("dull_timbre", "passive", "brightness", -1, "dB", "brightness_spread_db", "a dull, muffled tone"),
     AcousticCue("rushed", "aggressive", "rate", +1, "x baseline", "articulation_spread_pct", "rushed speech"),
     AcousticCue("slow", "passive", "rate", -1, "x baseline", "articulation_spread_pct", "slow, dragging speech"),
 )
 _MEASURE_NAME = {"loudness": "Loudness", "pitch": "Pitch", "pitch_sd": "Pitch variation", "effort": "Vocal effort",
-                 "rate": "Articulation rate"}
+                 "tension": "Voice tension (H1-A3)", "brightness": "Brightness", "rate": "Articulation rate"}
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,10 @@ def cue_deltas(tone: ToneMetrics, pace: PaceMetrics, baseline: Baseline | None, 
         out["pitch_sd"] = (tone.pitch_sd_st - ref_sd, ref_sd)
     if tone.alpha_ratio_delta_db is not None:
         out["effort"] = (tone.alpha_ratio_delta_db, tone.alpha_ratio_db - tone.alpha_ratio_delta_db)
+    if tone.h1_a3_delta_db is not None:
+        out["tension"] = (tone.h1_a3_delta_db, tone.h1_a3_db - tone.h1_a3_delta_db)
+    if tone.brightness_delta_db is not None:
+        out["brightness"] = (tone.brightness_delta_db, tone.brightness_db - tone.brightness_delta_db)
     base_rate = baseline.articulation_rate if baseline is not None else None
     if pace.articulation_rate and base_rate:
         out["rate"] = (pace.articulation_rate / base_rate, base_rate)
@@ -171,8 +179,8 @@ def _acoustic_reasons(tone, pace, baseline, settings: Settings, model, span) -> 
     ref = tone.baseline
     out = []
     for cue in ACOUSTIC_CUES:
-        if excess.get(cue.name, 0.0) <= 0.0:
-            continue
+        if excess.get(cue.name, 0.0) <= 0.0 or model.weights[cue.name] == 0.0:
+            continue  # inside its normal spread, or a cue the fitted model found adds nothing: no reason to show
         delta, reference = deltas[cue.measure]
         threshold = _threshold(cue, baseline, settings)
         where = span
@@ -278,6 +286,9 @@ def judge(*, tone: ToneMetrics, pace: PaceMetrics, turn: TurnTiming | None, cues
     if baseline is None:
         notes.append("No baseline recording: loudness is compared with a default level and pitch level, effort "
                      "and pace are not judged.")
+    elif baseline.h1_a3_db is None and tone.h1_a3_db is not None:
+        notes.append(f"The baseline {baseline.source} was measured before voice quality was: record a new "
+                     "calibration read to have tension and brightness judged too.")
     if transcript is not None and not words_ok and transcript.words:
         notes.append("The words come from the rough fallback recogniser: shown, but not used for the verdict.")
     reasons.sort(key=lambda r: (r.style != label, -r.contribution))

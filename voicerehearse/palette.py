@@ -22,6 +22,7 @@ CUE_COLOURS = {
     "vocal_effort": "#9b2c2c", "ultimatum": "#97266d", "blame": "#c05621", "dismissive": "#b83280",
     "long_latency": "#d69e2e", "slow": "#b7791f", "soft_voice": "#ecc94b",
     "lowered_pitch": "#975a16", "monotone": "#a0aec0", "low_effort": "#c4a35a", "repeated_apology": "#d69e2e",
+    "tense_voice": "#c2410c", "harsh_timbre": "#be123c", "breathy_voice": "#d4b483", "dull_timbre": "#b8a06a",
     "hedge": "#c8a84b", "apology": "#d69e2e", "give_in": "#b7791f",
 }
 

@@ -25,8 +25,8 @@ from voicerehearse.audio.io import AudioStream, load_audio, open_audio
 from voicerehearse.delivery import flags_for, judge
 from voicerehearse.errors import BaselineError, ConfigError, TranscriptFormatError
 from voicerehearse.settings import DEFAULTS, Settings
-from voicerehearse.types import (Analysis, Audio, Baseline, Interruption, StereoMetrics, StyleScores, Transcript,
-                                 Verdict)
+from voicerehearse.types import (BASELINE_MEASURES, Analysis, Audio, Baseline, Interruption, StereoMetrics,
+                                 StyleScores, Transcript, Verdict)
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def baseline_from_analysis(analysis: Analysis, source: str) -> Baseline:
     """The measures of an analysed neutral read as a :class:`Baseline` (what :func:`baseline_from_audio` gives)."""
     t = analysis.tone
     return Baseline(t.loudness_db, t.pitch_median_hz, t.pitch_sd_st, t.alpha_ratio_db, analysis.pace.articulation_rate,
-                    source)
+                    source, t.h1_a3_db, t.brightness_db)
 
 
 def baseline_from_audio(audio: Audio | AudioStream, source: str, settings: Settings = DEFAULTS) -> Baseline:
@@ -105,7 +105,7 @@ def baseline_from_audio(audio: Audio | AudioStream, source: str, settings: Setti
         raise BaselineError(f"{source}: the baseline recording holds no speech")
     pace = pace_metrics(nuclei, activity=activity, transcript=None)
     return Baseline(voice.loudness_db, voice.pitch_median_hz, voice.pitch_sd_st, voice.alpha_ratio_db,
-                    pace.articulation_rate, source)
+                    pace.articulation_rate, source, voice.h1_a3_db, voice.brightness_db)
 
 
 def analyze_audio(
@@ -231,7 +231,7 @@ def rejudge(analysis: Analysis, baseline: Baseline | None, settings: Settings = 
     """
     t = analysis.tone
     voice = VoiceMeasures(t.loudness_db, t.pitch_median_hz, t.pitch_sd_st, t.alpha_ratio_db, t.voiced_fraction,
-                          track=None, segments=t.segments)
+                          track=None, segments=t.segments, h1_a3_db=t.h1_a3_db, brightness_db=t.brightness_db)
     rebased = dataclasses.replace(analysis, tone=tone_metrics(voice, baseline=baseline, settings=settings))
     return _judged(rebased, baseline, settings, has_voice=analysis.delivery.label != "no speech")
 
@@ -278,5 +278,4 @@ def merge_baselines(baselines: list[Baseline], source: str) -> Baseline:
         values = [v for v in values if v is not None]
         return statistics.median(values) if values else None
 
-    fields = ("loudness_db", "pitch_median_hz", "pitch_sd_st", "alpha_ratio_db", "articulation_rate")
-    return Baseline(*(med([getattr(b, f) for b in baselines]) for f in fields), source)
+    return Baseline(source=source, **{f: med([getattr(b, f) for b in baselines]) for f in BASELINE_MEASURES})

@@ -80,6 +80,10 @@ def _summary(r: Reason, reference: str) -> str:
         return f"Pitch moved {'more' if r.cue == 'expressive' else 'less'} than in {reference}"
     if r.cue in ("vocal_effort", "low_effort"):
         return f"{'More' if v > 0 else 'Less'} vocal effort than {reference} ({abs(v):.1f} dB)"
+    if r.cue in ("tense_voice", "breathy_voice"):
+        return f"{'Tenser' if r.cue == 'tense_voice' else 'Breathier'} voice than {reference} ({abs(v):.1f} dB)"
+    if r.cue in ("harsh_timbre", "dull_timbre"):
+        return f"{'Sharper' if v > 0 else 'Duller'} tone than {reference} ({abs(v):.1f} dB)"
     if r.cue in ("rushed", "slow"):
         return f"{abs(v - 1) * 100:.0f} % {'faster' if v > 1 else 'slower'} than {reference}"
     if r.unit == "wpm":

@@ -48,8 +48,9 @@ class BaselineRecord(Base):
 
     @staticmethod
     def measures_of(baseline) -> dict[str, Any]:
-        return {k: getattr(baseline, k) for k in
-                ("loudness_db", "pitch_median_hz", "pitch_sd_st", "alpha_ratio_db", "articulation_rate")}
+        from voicerehearse.types import BASELINE_MEASURES
+
+        return {k: getattr(baseline, k) for k in BASELINE_MEASURES}
 
 
 class PracticeSession(Base):

@@ -110,6 +110,13 @@ class Baseline:
     alpha_ratio_db: float | None
     articulation_rate: float | None
     source: str  # file name, or "absolute defaults"
+    h1_a3_db: float | None = None  # voice quality (None in baselines stored before it was measured)
+    brightness_db: float | None = None
+
+
+# the measures a Baseline holds (every field but ``source``): stored, merged and compared by these names
+BASELINE_MEASURES = ("loudness_db", "pitch_median_hz", "pitch_sd_st", "alpha_ratio_db", "articulation_rate",
+                     "h1_a3_db", "brightness_db")
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,10 @@ class ToneMetrics:
     baseline_loudness_db: float | None = None  # the reference level (baseline or default)
     baseline_pitch_hz: float | None = None
     segments: tuple[SegmentTone, ...] = ()  # per speech segment, in time order
+    h1_a3_db: float | None = None  # first harmonic minus the strongest peak at 2-3.5 kHz (low = tense voice)
+    h1_a3_delta_db: float | None = None
+    brightness_db: float | None = None  # upper against lower half of the mel spectrum (high = harsh timbre)
+    brightness_delta_db: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Tone of voice: active-speech loudness, pitch level and variability, vocal effort (alpha ratio).
+"""Tone of voice: active-speech loudness, pitch level and variability, vocal effort (alpha ratio), and voice
+quality: tension (H1-A3) and brightness (upper against lower half of the mel spectrum).
 
 All are measured on speech frames only, and compared with the trainee's neutral :class:`Baseline`.
 
@@ -31,6 +32,11 @@ ALPHA_LOW_HZ = (50.0, 1000.0)  # eGeMAPS alpha ratio bands
 ALPHA_HIGH_HZ = (1000.0, 5000.0)
 _ALPHA_MAX_FRAMES = 3000  # evenly spaced voiced frames are enough for a stable long-term ratio
 _MIN_NOISE_FRAMES = 10  # 0.1 s of non-speech at least, to estimate the noise floor
+_QUALITY_FFT = 1024  # zero-padded spectra for the voice quality: 15.6 Hz bins at 16 kHz resolve H1 of low voices
+_QUALITY_CHUNK = 500  # voiced frames per spectrum batch (bounded memory)
+H1_BAND = (0.8, 1.2)  # the first harmonic: the strongest bin within this factor of F0
+A3_HZ = (2000.0, 3500.0)  # the strongest peak near the third formant
+MEL_BANDS, MEL_HZ = 26, (20.0, 8000.0)  # brightness: upper 13 mel bands against the lower 13
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class VoiceMeasures:
     voiced_fraction: float | None
     track: PitchTrack = field(repr=False)
     segments: tuple[SegmentTone, ...] = ()
+    h1_a3_db: float | None = None
+    brightness_db: float | None = None
 
 
 def noise_frames(framed: Framed, speech_mask: np.ndarray, *, guard_s: float = 0.05) -> np.ndarray:
@@ -126,16 +134,70 @@ def _alpha_ratio(voiced: np.ndarray, noise: np.ndarray, sr: int) -> float | None
     return power_db(high / low)
 
 
+def mel_filters(n_fft: int, sr: int, n_bands: int, fmin_hz: float, fmax_hz: float) -> np.ndarray:
+    """Triangular filters on the mel scale, (n_bands, n_fft // 2 + 1), each peaking at 1.
+
+    >>> m = mel_filters(1024, 16000, 26, 20.0, 8000.0)
+    >>> m.shape, bool(m.max(axis=1).min() > 0.5)
+    ((26, 513), True)
+    """
+    def mel(hz):
+        return 2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0)
+
+    edges = 700.0 * (10 ** (np.linspace(mel(fmin_hz), mel(fmax_hz), n_bands + 2) / 2595.0) - 1.0)
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    up, down = (freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)
+    return np.maximum(0.0, np.minimum(up, down)).astype(np.float32)
+
+
+def _voice_quality(voiced: np.ndarray, noise: np.ndarray, sr: int) -> tuple[float | None, float | None]:
+    """Voice quality over the voiced frames ``voiced`` (k, frame_length + 1: each window, then its F0 in Hz), with
+    the noise floor's mean spectrum subtracted per frame (floored at 5 % of the frame's power):
+
+    - ``h1_a3_db``: the first harmonic's level minus the strongest peak at 2-3.5 kHz (dB), averaged over frames.
+      Low = a tight, pressed voice (strong upper harmonics); high = a breathy, weak one.
+    - ``brightness_db``: mean level of the upper 13 of 26 mel bands (20 Hz-8 kHz) minus the lower 13 (dB).
+      High = a harsh, sharp timbre; low = a dull, muffled one.
+    """
+    if voiced.shape[0] == 0:
+        return None, None
+    width = voiced.shape[1] - 1
+    window = np.hanning(width).astype(np.float32)
+    freqs = np.fft.rfftfreq(_QUALITY_FFT, 1.0 / sr)
+    floor = None
+    if noise.shape[0]:
+        floor = (np.abs(np.fft.rfft(noise * window, n=_QUALITY_FFT, axis=1)) ** 2).mean(axis=0)
+    bands = mel_filters(_QUALITY_FFT, sr, MEL_BANDS, MEL_HZ[0], min(MEL_HZ[1], sr / 2))
+    a3 = (freqs >= A3_HZ[0]) & (freqs <= A3_HZ[1])
+    h1_a3, bright = [], []
+    for lo in range(0, voiced.shape[0], _QUALITY_CHUNK):
+        rows = voiced[lo : lo + _QUALITY_CHUNK]
+        power = np.abs(np.fft.rfft(rows[:, :width] * window, n=_QUALITY_FFT, axis=1)) ** 2
+        if floor is not None:
+            power = np.maximum(power - floor, 0.05 * power)
+        db = 10.0 * np.log10(power + 1e-12)
+        f0 = rows[:, width:]
+        h1 = np.where((freqs >= H1_BAND[0] * f0) & (freqs <= H1_BAND[1] * f0), db, -np.inf).max(axis=1)
+        h1_a3.append(h1 - db[:, a3].max(axis=1))
+        mel_db = 10.0 * np.log10(power @ bands.T + 1e-12)
+        half = MEL_BANDS // 2
+        bright.append(mel_db[:, half:].mean(axis=1) - mel_db[:, :half].mean(axis=1))
+    h1_a3, bright = np.concatenate(h1_a3), np.concatenate(bright)
+    ok = np.isfinite(h1_a3)
+    return (float(h1_a3[ok].mean()) if ok.any() else None), float(bright.mean())
+
+
 def _track(framed: Framed, speech: np.ndarray, noise: np.ndarray, settings: Settings, *,
            spectra: bool = True) -> tuple[PitchTrack, np.ndarray, np.ndarray]:
     """One pass over the signal, block by block: the pitch of the frames ``speech``, the windows of up to
-    _ALPHA_MAX_FRAMES evenly spaced voiced ones among them (unless not ``spectra``), and the windows of the
-    frames ``noise``."""
+    _ALPHA_MAX_FRAMES evenly spaced voiced ones among them, each followed by its F0 (unless not ``spectra``), and
+    the windows of the frames ``noise``."""
     hop, width = framed.hop_length, framed.frame_length
     reach_samples = reach(sr=framed.sr, hop_s=framed.hop_s, fmin=settings.pitch_min_hz, win_s=settings.pitch_window_s)
     context = -(-max(reach_samples, width) // hop) + 1
     f0, aper = np.full(speech.shape[0], np.nan), np.ones(speech.shape[0])
-    voiced, noise_windows = _EvenSample(_ALPHA_MAX_FRAMES, width), []
+    voiced, noise_windows = _EvenSample(_ALPHA_MAX_FRAMES, width + 1), []
     last = max(speech[-1] if speech.size else -1, noise[-1] if noise.size else -1)
     for first, seg in framed.blocks(context_frames=context):
         if first > last:
@@ -148,9 +210,10 @@ def _track(framed: Framed, speech: np.ndarray, noise: np.ndarray, settings: Sett
                     fmax=settings.pitch_max_hz, win_s=settings.pitch_window_s,
                     aperiodicity_max=settings.pitch_aperiodicity_max)
             f0[a:b], aper[a:b] = t.f0_hz, t.aperiodicity
-            if spectra:
-                voiced.offer(rel[t.voiced], lambda picked: frame_windows(seg, hop_length=hop, frames=picked,
-                                                                          win_length=width))
+            if spectra:  # each voiced window with its F0 in the last column
+                at = np.flatnonzero(t.voiced)
+                voiced.offer(at, lambda picked: np.column_stack([
+                    frame_windows(seg, hop_length=hop, frames=rel[picked], win_length=width), t.f0_hz[picked]]))
         a, b = np.searchsorted(noise, [first, stop])
         if b > a:
             noise_windows.append(frame_windows(seg, hop_length=hop, frames=noise[a:b] - first + context,
@@ -174,7 +237,7 @@ def pitch_track(framed: Framed, speech: np.ndarray, settings: Settings) -> Pitch
 
 
 def measure_voice(framed: Framed, activity: SpeechActivity, settings: Settings) -> VoiceMeasures:
-    """Loudness (dBFS over speech frames), pitch median/SD and alpha ratio over voiced speech frames.
+    """Loudness (dBFS over speech frames), pitch median/SD, alpha ratio and voice quality over voiced speech frames.
 
     Reads the signal once more, block by block (the pitch of the speech frames and the spectra of a sample of
     voiced and of noise frames); the rest is computed on the per-frame arrays.
@@ -190,12 +253,15 @@ def measure_voice(framed: Framed, activity: SpeechActivity, settings: Settings) 
         speech_power = max(speech_power - framed.power[noise].mean(), 0.1 * speech_power)
     loudness = power_db(speech_power)
     median, sd = pitch_stats(track, outlier_st=settings.pitch_outlier_st)
+    h1_a3, brightness = _voice_quality(voiced_windows, noise_windows, framed.sr)
     return VoiceMeasures(
         segments=_segment_tone(framed, activity, track),
         loudness_db=loudness,
         pitch_median_hz=median,
         pitch_sd_st=sd,
-        alpha_ratio_db=_alpha_ratio(voiced_windows, noise_windows, framed.sr),
+        alpha_ratio_db=_alpha_ratio(voiced_windows[:, :-1], noise_windows, framed.sr),
+        h1_a3_db=h1_a3,
+        brightness_db=brightness,
         voiced_fraction=float(track.voiced.mean()),
         track=track,
     )
@@ -222,9 +288,10 @@ def _delta(value, reference):
 
 def tone_metrics(voice: VoiceMeasures, *, baseline: Baseline | None, settings: Settings) -> ToneMetrics:
     """Compare measures with the baseline; without one, loudness is taken against ``default_loudness_dbfs``
-    and pitch level / effort deltas stay unknown (None)."""
+    and pitch level / effort / voice quality deltas stay unknown (None)."""
     if baseline is None:
         ref_loud, ref_pitch, ref_alpha, source = settings.default_loudness_dbfs, None, None, "absolute defaults"
+        ref_h1_a3 = ref_bright = None
     else:
         ref_loud, ref_pitch, ref_alpha, source = (
             baseline.loudness_db,
@@ -232,6 +299,7 @@ def tone_metrics(voice: VoiceMeasures, *, baseline: Baseline | None, settings: S
             baseline.alpha_ratio_db,
             baseline.source,
         )
+        ref_h1_a3, ref_bright = baseline.h1_a3_db, baseline.brightness_db
     pitch_delta = None
     if voice.pitch_median_hz is not None and ref_pitch is not None:
         pitch_delta = float(semitones(voice.pitch_median_hz, ref_pitch))
@@ -248,4 +316,8 @@ def tone_metrics(voice: VoiceMeasures, *, baseline: Baseline | None, settings: S
         baseline_loudness_db=ref_loud,
         baseline_pitch_hz=ref_pitch,
         segments=voice.segments,
+        h1_a3_db=voice.h1_a3_db,
+        h1_a3_delta_db=_delta(voice.h1_a3_db, ref_h1_a3),
+        brightness_db=voice.brightness_db,
+        brightness_delta_db=_delta(voice.brightness_db, ref_bright),
     )
