@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""How far any acoustic model can go on labelled speech with a one-sentence baseline: a yardstick for the verdict.
+
+The verdict's targets are measured leave-one-corpus-out (``scripts/fit_delivery.py``). This script asks what a
+much richer, unconstrained model reaches on the same clips and protocol, so a shortfall can be told apart from
+a ceiling of the data: all 88 eGeMAPS functionals (openSMILE, from the ``bench`` extras; a yardstick only, never
+part of the product), each clip minus the speaker's neutral baseline clip, in units of the neutral-vs-neutral
+spread, into a regularised multinomial logistic regression (scikit-learn, which the `bench` extras bring with librosa).
+
+    python scripts/delivery_ceiling.py ../shared/data/tess-dev ../shared/data/emotion-dev [--c 0.01 0.1 1]
+
+Prints, with the evaluation's own tallies (``evaluate_delivery.evaluate``: each clip one vote, UAR over
+aggressive / passive / neutral->assertive, happy->aggressive):
+  1. leave one corpus out (fit on the other corpora, judge the held one), per regularisation strength ``--c``;
+  2. within each corpus of >= 3 speakers, leave one speaker out: what the corpus' own labels allow at best.
+Nothing is written; the recordings are only read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import evaluate_delivery as ev  # noqa: E402  (same folder)
+
+TARGET = {"aggressive": 0, "passive": 1, "neutral": 2, "other_high_arousal": 2}
+NAMES = ("aggressive", "passive", "assertive")
+
+
+def functionals(clips):
+    """eGeMAPS functionals of each clip, or None for a clip openSMILE cannot read."""
+    import opensmile
+
+    smile = opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
+                            feature_level=opensmile.FeatureLevel.Functionals)
+    out = {}
+    for i, clip in enumerate(clips, 1):
+        try:
+            out[clip.path] = smile.process_file(clip.path).iloc[0].to_numpy(dtype=float)
+        except Exception as exc:  # a yardstick: report and go on
+            print(f"skipped {clip.path}: {exc}", file=sys.stderr)
+        if i % 100 == 0:
+            print(f"  {i} of {len(clips)} clips", file=sys.stderr)
+    return out
+
+
+def pairs(clips, feats):
+    """(clip, clip features - baseline features) for each neutral baseline of the same speaker (never itself)."""
+    neutral = defaultdict(list)
+    for c in clips:
+        if c.target == "neutral" and c.path in feats:
+            neutral[c.speaker].append(c.path)
+    return [(c, feats[c.path] - feats[b]) for c in clips if c.path in feats
+            for b in neutral[c.speaker] if b != c.path]
+
+
+def weights(rows, happy_weight=0.5):
+    """As fit_delivery.sample_weights: corpora and classes weigh the same, each clip once, happy at half weight."""
+    per_clip, groups = defaultdict(int), defaultdict(float)
+    for c, _ in rows:
+        per_clip[c] += 1
+    for c in per_clip:
+        groups[c.corpus, c.target] += 1
+    w = np.array([(happy_weight if c.target == "other_high_arousal" else 1.0) / per_clip[c] / groups[c.corpus, c.target]
+                  for c, _ in rows])
+    return w / w.mean()
+
+
+def spread(x, rows, mask):
+    """Robust SD of the neutral-vs-neutral differences per feature, each corpus in ``mask`` weighted equally."""
+    per = []
+    for corpus in {rows[i][0].corpus for i in np.flatnonzero(mask)}:
+        m = mask & np.array([c.corpus == corpus and c.target == "neutral" for c, _ in rows])
+        per.append(1.4826 * np.median(np.abs(x[m] - np.median(x[m], axis=0)), axis=0))
+    return np.maximum(np.mean(per, axis=0), 1e-6)
+
+
+def held_out(rows, x, y, w, groups, c):
+    """Labels for every row, each group judged by a model fitted on the other groups."""
+    from sklearn.linear_model import LogisticRegression
+
+    judged = []
+    for g in sorted(set(groups)):
+        train = groups != g
+        z = np.clip(x / spread(x, rows, train), -6, 6)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = LogisticRegression(C=c, max_iter=3000).fit(z[train], y[train], sample_weight=w[train])
+        judged += [(rows[i][0], NAMES[p]) for i, p in zip(np.flatnonzero(~train), model.predict(z[~train]))]
+    return judged
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dirs", nargs="+", type=Path)
+    parser.add_argument("--c", type=float, nargs="+", default=[0.01, 0.1, 1.0], help="inverse L2 strengths to try")
+    args = parser.parse_args(argv)
+
+    clips = [c for folder in args.data_dirs for c in ev.read_manifest(folder)]
+    print(f"eGeMAPS functionals of {len(clips)} clips ...", file=sys.stderr)
+    rows = pairs(clips, functionals(clips))
+    x = np.array([d for _, d in rows])
+    y = np.array([TARGET[c.target] for c, _ in rows])
+    w = weights(rows)
+    corpus = np.array([c.corpus for c, _ in rows])
+    for c in args.c:
+        overall, by_corpus, _ = ev.evaluate(held_out(rows, x, y, w, corpus, c))
+        print(f"leave one corpus out, 88 eGeMAPS functionals, C={c:g}: {overall.summary()}")
+        for name in sorted(by_corpus):
+            print(f"    held {name:<10} {by_corpus[name].summary()}")
+    for name in sorted(set(corpus)):
+        m = corpus == name
+        speakers = np.array([c.speaker for c, _ in rows])[m]
+        if len(set(speakers)) < 3:
+            continue
+        sub = [r for r, keep in zip(rows, m) if keep]
+        overall, _, _ = ev.evaluate(held_out(sub, x[m], y[m], weights(sub), speakers, min(args.c)))
+        print(f"within {name}, leave one speaker out (C={min(args.c):g}): {overall.summary()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
