@@ -82,6 +82,8 @@ def test_bad_file_gets_an_error_line_the_rest_still_run_and_exit_is_nonzero(file
 def test_summary_output_and_one_line_errors(files):
     r = _run("analyze", files["take"], "--baseline", files["base"])
     assert r.exit_code == 0 and "Tone" in r.output and "base.wav" in r.output
+    voice = next(line for line in r.output.splitlines() if "tension H1-A3" in line)
+    assert "brightness" in voice and voice.count(" dB") == 4  # each measure with its delta to the baseline
     r = _run("analyze", files["bad"])
     assert r.exit_code == 1 and "Traceback" not in r.output
     r = _run("analyze", files["take"], "--baseline", files["quiet"])

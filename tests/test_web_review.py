@@ -60,6 +60,8 @@ def test_top_moments_each_event_once_and_no_internals(env):
     shown = re.sub(r"<script.*?</script>|<[^>]+>", " ", html, flags=re.S)
     assert "baseline.wav" not in shown and "raised_voice" not in shown and "217.6" not in shown
     assert re.search(r"\d+\.\d{3} ", shown) is None  # no raw three-decimal figures
+    figures = re.search(r'<table class="figures">.*?</table>', html, re.S).group(0)
+    assert "voice tension (H1−A3)" in figures and "brightness" in figures and "vocal effort" in figures
 
 
 def test_practice_call_card_and_scorecard_with_evidence(env):

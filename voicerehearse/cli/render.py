@@ -46,6 +46,8 @@ def analysis_panel(a: Analysis) -> Panel:
                           f"pitch {_fmt(t.pitch_median_hz, '.0f', ' Hz')} ({_fmt(t.pitch_delta_st, '+.1f', ' st')}) · "
                           f"variability {_fmt(t.pitch_sd_st, '.1f', ' st')} · "
                           f"effort {_fmt(t.alpha_ratio_db, '.1f', ' dB')} ({_fmt(t.alpha_ratio_delta_db, '+.1f', ' dB')})")
+    table.add_row("Voice", f"tension H1-A3 {_fmt(t.h1_a3_db, '.1f', ' dB')} ({_fmt(t.h1_a3_delta_db, '+.1f', ' dB')}) · "
+                           f"brightness {_fmt(t.brightness_db, '.1f', ' dB')} ({_fmt(t.brightness_delta_db, '+.1f', ' dB')})")
     table.add_row("Baseline", t.baseline)
     if a.turn:
         tu = a.turn
