@@ -17,6 +17,7 @@ on N random (clip, baseline) pairs and reports any label that differs.
     python scripts/evaluate_delivery.py DATA_DIR... [--engine none|auto|pocketsphinx|vosk] [--protocol one]
     python scripts/evaluate_delivery.py ../shared/data/tess-dev ../shared/data/emotion-dev --dump /tmp/m.pkl
     python scripts/evaluate_delivery.py DATA_DIR... --noise-dbfs -50 --pad-s 0.5     # robustness: a noisy room
+    python scripts/evaluate_delivery.py ../shared/data/asr-dev --unlabelled-as-neutral --speakers  # read speech
 
 Prints per-class recall, UAR (aggressive, passive, neutral->assertive), neutral false flags split into
 ->aggressive and ->passive, happy->aggressive, each per corpus and per speaker. ``--dump`` writes the measured
@@ -52,11 +53,12 @@ class Clip:
     corpus: str
 
 
-def read_manifest(folder: Path) -> list[Clip]:
+def read_manifest(folder: Path, unlabelled: str = "") -> list[Clip]:
+    """The labelled clips of ``folder``; clips with no label take ``unlabelled`` (e.g. "neutral"), else are left out."""
     rows = list(csv.DictReader(open(folder / "manifest.csv", newline="", encoding="utf-8")))
     clips = []
     for row in rows:
-        target = row.get("target_class") or EMOTION_CLASS.get(row.get("emotion", ""), "")
+        target = row.get("target_class") or EMOTION_CLASS.get(row.get("emotion", ""), "") or unlabelled
         if target not in ("aggressive", "passive", "neutral", "other_high_arousal"):
             continue
         corpus = row.get("corpus") or folder.name
@@ -236,6 +238,9 @@ def main(argv=None) -> int:
     parser.add_argument("--noise-dbfs", type=float, default=None,
                         help="robustness: add white noise at this level and 50 Hz hum 5 dB under it (a noisy room)")
     parser.add_argument("--pad-s", type=float, default=0.0, help="with --noise-dbfs: silence around each clip")
+    parser.add_argument("--unlabelled-as-neutral", action="store_true",
+                        help="clips without an emotion label count as neutral (read speech, e.g. asr-dev): "
+                             "measures the neutral false flags on recordings made for something else")
     parser.add_argument("--speakers", action="store_true", help="also print each speaker's figures")
     parser.add_argument("--check-cli", type=int, default=0, metavar="N",
                         help="confirm N random pairs through the real `voicerehearse analyze` command")
@@ -248,7 +253,8 @@ def main(argv=None) -> int:
     if args.load:
         measured = pickle.loads(args.load.read_bytes())
     else:
-        clips = [c for folder in args.data_dirs for c in read_manifest(folder)]
+        unlabelled = "neutral" if args.unlabelled_as_neutral else ""
+        clips = [c for folder in args.data_dirs for c in read_manifest(folder, unlabelled)]
         print(f"measuring {len(clips)} clips from {len(args.data_dirs)} folder(s) (engine {args.engine}) ...",
               file=sys.stderr)
         measured = measure_all(clips, args.engine, args.config, args.jobs, args.noise_dbfs, args.pad_s)
