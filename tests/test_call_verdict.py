@@ -45,3 +45,40 @@ def test_cutting_in_while_the_customer_still_has_seconds_to_say_is_an_interrupti
 def test_talking_over_for_long_is_an_interruption_even_if_the_customer_goes_on():
     a = _call([(2.0, 2.0)], [(0.5, 7.0)])  # 2 s of agent speech in the middle of the customer's turn
     assert len(_interruptions(a)) == 1
+
+
+def _leaky_call(agent_parts, customer_parts, leak_db, total_s=12.0):
+    """Each channel also carries the other side ``leak_db`` down (a shared handset, a line echo)."""
+    agent = place(total_s, *[(t, voice(d, f0=130, syllable_hz=4, seed=i)) for i, (t, d) in enumerate(agent_parts)])
+    customer = place(total_s, *[(t, voice(d, f0=210, syllable_hz=3, seed=10 + i))
+                                for i, (t, d) in enumerate(customer_parts)])
+    g = 10 ** (leak_db / 20)
+    stereo = np.stack([agent + g * customer + noise(total_s, -70), customer + g * agent + noise(total_s, -70, seed=2)])
+    return analyze_audio(from_array(stereo.astype(np.float32), SR, keep_channels=True), settings=S, stereo=LAYOUT)
+
+
+def test_crosstalk_of_the_other_side_is_not_talk_over():
+    """Turns that take each other in order, each channel hearing the other 18 dB down: no talk-overs, and each
+    side's speaking time is its own turns (without the crosstalk check both sides speak the whole call)."""
+    a = _leaky_call([(4.2, 3.0)], [(0.5, 3.5), (7.8, 3.0)], leak_db=-18)
+    assert a.stereo.talk_overs == ()
+    sides = {s.side: s for s in a.stereo.sides}
+    assert sides["agent"].speaking_time_s == pytest.approx(3.0, abs=0.3)
+    assert sides["customer"].speaking_time_s == pytest.approx(6.5, abs=0.4)
+    assert a.delivery.label == "assertive"
+
+
+def test_cutting_in_is_still_heard_through_crosstalk():
+    a = _leaky_call([(3.0, 5.0)], [(0.5, 4.5)], leak_db=-18)
+    found = _interruptions(a)
+    assert len(found) == 1 and found[0].start == pytest.approx(3.0, abs=0.1)
+
+
+def test_two_channels_of_the_same_sound_are_not_a_call():
+    from voicerehearse.errors import ConfigError
+
+    mono = place(8.0, (0.5, voice(3.0, f0=130, syllable_hz=4)), (4.0, voice(3.0, f0=210, syllable_hz=3, seed=3)))
+    twice = np.stack([mono + noise(8.0, -70), 0.9 * mono + noise(8.0, -70, seed=2)]).astype(np.float32)
+    with pytest.raises(ConfigError, match="same sound") as caught:
+        analyze_audio(from_array(twice, SR, keep_channels=True), settings=S, stereo=LAYOUT)
+    assert caught.value.field == "stereo"

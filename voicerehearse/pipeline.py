@@ -128,10 +128,13 @@ def analyze_audio(
     """
     _check_inputs(audio, prompt, prompt_start_s, transcript)
     framed, *other = _framed(audio, settings, stereo)
-    mask = bleed = None
+    mask = bleed = customer_mask = None
+    if stereo is not None:
+        mask, customer_mask = overlap.call_speech_masks(framed, other[0], settings, name=audio.path or "the call")
     if prompt is not None:
         bleed = overlap.estimate_bleed(framed, prompt=prompt.samples, prompt_start_s=prompt_start_s, settings=settings)
-        mask = overlap.trainee_mask(framed, bleed=bleed, settings=settings)
+        own = overlap.trainee_mask(framed, bleed=bleed, settings=settings)
+        mask = own if mask is None else mask & own
     activity, voice, nuclei, has_voice = _voice(framed, settings, mask=mask)
     turn = stereo_metrics = None
     if prompt is not None:
@@ -139,7 +142,8 @@ def analyze_audio(
                                    bleed=bleed, settings=settings)
     if stereo is not None:
         stereo_metrics = overlap.stereo_metrics(
-            {"agent": (stereo.agent, activity), "customer": (stereo.customer, speech_activity(other[0], settings))},
+            {"agent": (stereo.agent, activity),
+             "customer": (stereo.customer, speech_activity(other[0], settings, mask=customer_mask))},
             settings=settings,
         )
     if transcript is not None and (prompt is not None or stereo is not None):

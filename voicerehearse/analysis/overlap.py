@@ -3,6 +3,11 @@
 Bleed: when the prompt plays through speakers the mic hears it too, quieter, later and filtered. The prompt
 signal is known, so its delay is found by cross-correlation, its level at the mic by a robust gain fit,
 and a frame only counts as the trainee when the mic is ``bleed_margin_db`` louder than the predicted bleed.
+
+Crosstalk: in a two-channel call each side's channel often carries the other side too (echo, a shared
+handset), quieter. How much is measured on the frames where the other side speaks, and a frame is a side's
+own speech only when it is ``crosstalk_margin_db`` above what leaks in. Two channels carrying the same sound
+are not a two-channel call at all: that is an error, not a call full of talk-overs.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from voicerehearse.analysis.frames import Framed, frame_power, level_threshold, mask_to_spans
+from voicerehearse.analysis.frames import Framed, active_mask, frame_power, level_threshold, mask_to_spans
+from voicerehearse.errors import ConfigError
 from voicerehearse.levels import FLOOR_DB, power_db
 from voicerehearse.settings import Settings
 from voicerehearse.types import (Interruption, SideMetrics, Span, SpeechActivity, StereoMetrics, TalkOver, Transcript,
@@ -212,6 +218,53 @@ def _longest_monologue(own: tuple[Span, ...], other: tuple[Span, ...], gap_s: fl
             current = seg
         longest = max(longest, current.duration_s)
     return round(longest, 3)
+
+
+def crosstalk_db(into: Framed, source: Framed, source_speaks: np.ndarray) -> float | None:
+    """How loud the speech of ``source`` is in the channel ``into``, against its own channel (dB; 0 = the same
+    sound): the 25th percentile of the level difference over the frames ``source_speaks``. The low percentile
+    keeps frames where ``into``'s own talker speaks at the same time out of it; when ``into``'s noise floor lies
+    above the leak it gives that floor, and nothing is removed. None when ``source`` never speaks.
+
+    >>> from voicerehearse.analysis.frames import frame_power
+    >>> rng = np.random.default_rng(0)
+    >>> talk = (rng.standard_normal(16000) * 0.1).astype(np.float32)
+    >>> a = frame_power(0.1 * talk, sr=16000, frame_length=512, hop_length=160)  # the other side 20 dB down
+    >>> b = frame_power(talk, sr=16000, frame_length=512, hop_length=160)
+    >>> round(crosstalk_db(a, b, np.ones(b.n_frames, bool)))
+    -20
+    """
+    if not source_speaks.any():
+        return None
+    return float(np.percentile(into.db[source_speaks] - source.db[source_speaks], 25))
+
+
+def call_speech_masks(agent: Framed, customer: Framed, settings: Settings, *, name: str = "the call"
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Frames where each side speaks in its own channel: speech by level, and ``crosstalk_margin_db`` louder than
+    the other side's crosstalk. Raises ConfigError when the two channels carry the same sound (each holds the
+    other at ``same_sound_crosstalk_db`` or louder): a mono recording saved as two channels. A crosstalk that
+    loud in one direction only is the two sides talking at once, not a leak, and removes nothing."""
+    def by_level(f: Framed) -> np.ndarray:
+        return active_mask(f.db, below_peak_db=settings.silence_below_peak_db, floor_dbfs=settings.speech_floor_dbfs,
+                           noise_margin_db=settings.noise_margin_db)[0]
+
+    speaks = {"agent": by_level(agent), "customer": by_level(customer)}
+    into_agent = crosstalk_db(agent, customer, speaks["customer"])
+    into_customer = crosstalk_db(customer, agent, speaks["agent"])
+    loud = settings.same_sound_crosstalk_db
+    if into_agent is not None and into_customer is not None and min(into_agent, into_customer) > loud:
+        raise ConfigError(f"{name}: the two channels carry the same sound (each holds the other at "
+                          f"{min(into_agent, into_customer):+.1f} dB), so they are not the agent and the customer "
+                          f"apart; analyse it without a stereo layout", field="stereo")
+
+    def own_only(mask: np.ndarray, own: Framed, other: Framed, leak: float | None) -> np.ndarray:
+        if leak is None or leak > loud:  # no crosstalk measured, or only the two talking at once: keep it all
+            return mask
+        return mask & (own.db > other.db + leak + settings.crosstalk_margin_db)
+
+    return (own_only(speaks["agent"], agent, customer, into_agent),
+            own_only(speaks["customer"], customer, agent, into_customer))
 
 
 def stereo_metrics(sides: dict[str, tuple[int, SpeechActivity]], *, settings: Settings, agent: str = "agent",
