@@ -234,9 +234,13 @@ def crosstalk_db(into: Framed, source: Framed, source_speaks: np.ndarray) -> flo
     >>> round(crosstalk_db(a, b, np.ones(b.n_frames, bool)))
     -20
     """
+    return _leak_db(into.db, source.db, source_speaks)
+
+
+def _leak_db(into_db: np.ndarray, source_db: np.ndarray, source_speaks: np.ndarray) -> float | None:
     if not source_speaks.any():
         return None
-    return float(np.percentile(into.db[source_speaks] - source.db[source_speaks], 25))
+    return float(np.percentile(into_db[source_speaks] - source_db[source_speaks], 25))
 
 
 def call_speech_masks(agent: Framed, customer: Framed, settings: Settings, *, name: str = "the call"
@@ -245,26 +249,27 @@ def call_speech_masks(agent: Framed, customer: Framed, settings: Settings, *, na
     the other side's crosstalk. Raises ConfigError when the two channels carry the same sound (each holds the
     other at ``same_sound_crosstalk_db`` or louder): a mono recording saved as two channels. A crosstalk that
     loud in one direction only is the two sides talking at once, not a leak, and removes nothing."""
-    def by_level(f: Framed) -> np.ndarray:
-        return active_mask(f.db, below_peak_db=settings.silence_below_peak_db, floor_dbfs=settings.speech_floor_dbfs,
+    def by_level(db: np.ndarray) -> np.ndarray:
+        return active_mask(db, below_peak_db=settings.silence_below_peak_db, floor_dbfs=settings.speech_floor_dbfs,
                            noise_margin_db=settings.noise_margin_db)[0]
 
-    speaks = {"agent": by_level(agent), "customer": by_level(customer)}
-    into_agent = crosstalk_db(agent, customer, speaks["customer"])
-    into_customer = crosstalk_db(customer, agent, speaks["agent"])
+    agent_db, customer_db = agent.db, customer.db  # each computed once: a 3-hour call has a million frames
+    agent_speaks, customer_speaks = by_level(agent_db), by_level(customer_db)
+    into_agent = _leak_db(agent_db, customer_db, customer_speaks)
+    into_customer = _leak_db(customer_db, agent_db, agent_speaks)
     loud = settings.same_sound_crosstalk_db
     if into_agent is not None and into_customer is not None and min(into_agent, into_customer) > loud:
         raise ConfigError(f"{name}: the two channels carry the same sound (each holds the other at "
                           f"{min(into_agent, into_customer):+.1f} dB), so they are not the agent and the customer "
                           f"apart; analyse it without a stereo layout", field="stereo")
 
-    def own_only(mask: np.ndarray, own: Framed, other: Framed, leak: float | None) -> np.ndarray:
+    def own_only(mask: np.ndarray, own_db: np.ndarray, other_db: np.ndarray, leak: float | None) -> np.ndarray:
         if leak is None or leak > loud:  # no crosstalk measured, or only the two talking at once: keep it all
             return mask
-        return mask & (own.db > other.db + leak + settings.crosstalk_margin_db)
+        return mask & (own_db > other_db + (leak + settings.crosstalk_margin_db))
 
-    return (own_only(speaks["agent"], agent, customer, into_agent),
-            own_only(speaks["customer"], customer, agent, into_customer))
+    return (own_only(agent_speaks, agent_db, customer_db, into_agent),
+            own_only(customer_speaks, customer_db, agent_db, into_customer))
 
 
 def stereo_metrics(sides: dict[str, tuple[int, SpeechActivity]], *, settings: Settings, agent: str = "agent",
