@@ -54,11 +54,18 @@ class Clip:
 
 
 def read_manifest(folder: Path, unlabelled: str = "") -> list[Clip]:
-    """The labelled clips of ``folder``; clips with no label take ``unlabelled`` (e.g. "neutral"), else are left out."""
+    """The labelled clips of ``folder``; clips with no label at all take ``unlabelled`` (e.g. "neutral"), else are
+    left out. A label outside the classes (fear, disgust, surprise) is always left out, never taken as unlabelled."""
     rows = list(csv.DictReader(open(folder / "manifest.csv", newline="", encoding="utf-8")))
     clips = []
     for row in rows:
-        target = row.get("target_class") or EMOTION_CLASS.get(row.get("emotion", ""), "") or unlabelled
+        target_class, emotion = row.get("target_class") or "", row.get("emotion") or ""
+        if target_class:
+            target = target_class
+        elif emotion:
+            target = EMOTION_CLASS.get(emotion, "")
+        else:
+            target = unlabelled
         if target not in ("aggressive", "passive", "neutral", "other_high_arousal"):
             continue
         corpus = row.get("corpus") or folder.name
