@@ -41,9 +41,7 @@ from voicerehearse.settings import load_settings  # noqa: E402
 CUES = [c.name for c in delivery.ACOUSTIC_CUES]
 STYLE_OF = {c.name: c.style for c in delivery.ACOUSTIC_CUES}
 TARGET = {"aggressive": 0, "passive": 1, "neutral": 2, "other_high_arousal": 2}
-SPREAD_SETTING = {"loudness": "loudness_spread_db", "pitch": "pitch_spread_st", "pitch_sd": "pitch_sd_spread_st",
-                  "effort": "effort_spread_db", "tension": "tension_spread_db", "brightness": "brightness_spread_db",
-                  "rate": "articulation_spread_pct"}
+SPREAD_SETTING = {c.measure: c.spread_setting for c in delivery.ACOUSTIC_CUES}  # measure -> its spread's setting
 
 
 def spreads(pairs, corpora):
