@@ -73,11 +73,16 @@ def weights(rows, happy_weight=0.5):
 
 
 def spread(x, rows, mask):
-    """Robust SD of the neutral-vs-neutral differences per feature, each corpus in ``mask`` weighted equally."""
+    """Robust SD of the neutral-vs-neutral differences per feature, each corpus in ``mask`` weighted equally.
+    A corpus with fewer than 2 neutral rows in ``mask`` has no spread and is skipped; with none left, 1.0."""
     per = []
-    for corpus in {rows[i][0].corpus for i in np.flatnonzero(mask)}:
+    for corpus in sorted({rows[i][0].corpus for i in np.flatnonzero(mask)}):
         m = mask & np.array([c.corpus == corpus and c.target == "neutral" for c, _ in rows])
+        if m.sum() < 2:
+            continue
         per.append(1.4826 * np.median(np.abs(x[m] - np.median(x[m], axis=0)), axis=0))
+    if not per:
+        return np.ones(x.shape[1])
     return np.maximum(np.mean(per, axis=0), 1e-6)
 
 
@@ -88,6 +93,9 @@ def held_out(rows, x, y, w, groups, c):
     judged = []
     for g in sorted(set(groups)):
         train = groups != g
+        if len(set(y[train])) < 2:  # nothing (or one class) left to fit on: this group cannot be judged
+            print(f"skipped held-out {g}: the other groups hold {len(set(y[train]))} classes", file=sys.stderr)
+            continue
         z = np.clip(x / spread(x, rows, train), -6, 6)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -105,6 +113,9 @@ def main(argv=None) -> int:
     clips = [c for folder in args.data_dirs for c in ev.read_manifest(folder)]
     print(f"eGeMAPS functionals of {len(clips)} clips ...", file=sys.stderr)
     rows = pairs(clips, functionals(clips))
+    if not rows:
+        print("no clip has a neutral baseline clip of the same speaker: nothing to measure", file=sys.stderr)
+        return 1
     x = np.array([d for _, d in rows])
     y = np.array([TARGET[c.target] for c, _ in rows])
     w = weights(rows)
