@@ -5,7 +5,7 @@ The verdict's targets are measured leave-one-corpus-out (``scripts/fit_delivery.
 much richer, unconstrained model reaches on the same clips and protocol, so a shortfall can be told apart from
 a ceiling of the data: all 88 eGeMAPS functionals (openSMILE, from the ``bench`` extras; a yardstick only, never
 part of the product), each clip minus the speaker's neutral baseline clip, in units of the neutral-vs-neutral
-spread, into a regularised multinomial logistic regression (scikit-learn, which the `bench` extras bring with librosa).
+spread, into a regularised multinomial logistic regression (scikit-learn, also from the ``bench`` extras).
 
     python scripts/delivery_ceiling.py ../shared/data/tess-dev ../shared/data/emotion-dev [--c 0.01 0.1 1]
 
