@@ -228,3 +228,20 @@ def test_a_call_whose_file_name_is_not_utf8_imports(tmp_path):
                                   "--data-dir", str(tmp_path / "data")])
     assert r.exit_code == 0, r.output
     assert "Stored session" in r.output or "session" in r.output.lower()
+
+
+def test_a_failed_import_names_the_users_file_not_the_temporary_upload(tmp_path):
+    """A background import runs on a temporary upload file: its error speaks of the file the user chose."""
+    from voicerehearse.errors import ConfigError
+
+    y = place(6.0, (0.5, voice(4.0, f0=160, level_db=-20, syllable_hz=4, seed=7)), (0.0, noise(6.0, -70)))
+    path = tmp_path / "uploads" / "tmpabc123.wav"
+    path.parent.mkdir()
+    sf.write(path, np.stack([y, 0.9 * y], axis=1), SR)  # a mono recording saved as two channels
+    with pytest.raises(ConfigError) as raised:
+        import_call(Store.open(tmp_path / "data"), path, trainee="Robin", display_name="monday call.wav",
+                    stereo=StereoLayout.parse("agent=0,customer=1"), engine=None, settings=load_settings())
+    message = str(raised.value)
+    assert "monday call.wav" in message and "same sound" in message
+    assert "tmpabc123" not in message and str(tmp_path) not in message
+    assert raised.value.field == "stereo"

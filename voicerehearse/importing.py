@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voicerehearse.audio.io import shown
-from voicerehearse.errors import ConfigError
+from voicerehearse.errors import ConfigError, VoiceRehearseError
 
 BASELINE_RULES = ("latest", "none")
 
@@ -69,6 +69,24 @@ def _record_transcript(record: dict, transcript) -> None:
         record["transcript"] = {**record["transcript"], **transcript_dict(transcript)}
 
 
+def _named(exc: VoiceRehearseError, path: Path, name: str) -> VoiceRehearseError:
+    """The same error (class and ``field``) with ``path``, full or its base name, written as ``name``: a background
+    import runs on a temporary upload file, whose name means nothing to the user.
+
+    >>> e = _named(ConfigError("/tmp/up/tmp8tv.wav: stereo", field="stereo"), Path("/tmp/up/tmp8tv.wav"), "mon.wav")
+    >>> type(e).__name__, str(e), e.field
+    ('ConfigError', 'mon.wav: stereo', 'stereo')
+    """
+    def rename(arg):
+        if not isinstance(arg, str):
+            return arg
+        for old in dict.fromkeys((shown(path), str(path), shown(path.name), path.name)):  # full path, then name
+            arg = arg.replace(old, name)
+        return arg
+
+    return type(exc)(*map(rename, exc.args), field=exc.field)
+
+
 def import_call(store, path: str | os.PathLike, *, trainee: str, title: str | None = None,
                 display_name: str | None = None, stereo=None, engine=None, settings, baseline: str = "latest",
                 note: str | None = None) -> ImportResult:
@@ -88,11 +106,17 @@ def import_call(store, path: str | os.PathLike, *, trainee: str, title: str | No
     call = None
     if engine is not None:
         channels = {"agent": stereo.agent, "customer": stereo.customer} if stereo is not None else None
-        call = transcribe_call(path, engine=engine, settings=settings, channels=channels)
+        try:
+            call = transcribe_call(path, engine=engine, settings=settings, channels=channels)
+        except VoiceRehearseError as exc:
+            raise _named(exc, path, name) from exc
     words = None if call is None else (call.side("agent") or call.side("mixed"))
     reference = latest_baseline(store, trainee) if baseline == "latest" else None
-    record = analysis_record(analyze_file(path, stereo=stereo, baseline=reference, settings=settings,
-                                          transcript=words))
+    try:
+        analysis = analyze_file(path, stereo=stereo, baseline=reference, settings=settings, transcript=words)
+    except VoiceRehearseError as exc:
+        raise _named(exc, path, name) from exc
+    record = analysis_record(analysis)
     record["file"] = name
     spans: tuple = ()
     if call is not None and settings.redact_imports:
