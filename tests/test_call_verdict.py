@@ -14,7 +14,7 @@ LAYOUT = StereoLayout(agent=0, customer=1)
 
 def _call(agent_parts, customer_parts, total_s=12.0):
     agent = place(total_s, *[(t, voice(d, f0=130, syllable_hz=4, seed=i)) for i, (t, d) in enumerate(agent_parts)])
-    customer = place(total_s, *[(t, voice(d, f0=210, syllable_hz=4, seed=10 + i))
+    customer = place(total_s, *[(t, voice(d, f0=210, syllable_hz=3, seed=10 + i))
                                 for i, (t, d) in enumerate(customer_parts)])
     stereo = np.stack([agent + noise(total_s, -70), customer + noise(total_s, -70, seed=2)])
     return analyze_audio(from_array(stereo, SR, keep_channels=True), settings=S, stereo=LAYOUT)
@@ -82,3 +82,17 @@ def test_two_channels_of_the_same_sound_are_not_a_call():
     with pytest.raises(ConfigError, match="same sound") as caught:
         analyze_audio(from_array(twice, SR, keep_channels=True), settings=S, stereo=LAYOUT)
     assert caught.value.field == "stereo"
+
+
+def test_an_agent_channel_that_records_both_sides_keeps_only_the_agent():
+    """A recorder that puts the whole call on the agent's channel (the customer 3 dB down) and the customer alone
+    on the other: the agent's turns are the agent's, the customer's words in the agent channel are not talk-over."""
+    total_s = 12.0
+    agent = place(total_s, (4.2, voice(3.0, f0=130, syllable_hz=4, seed=1)))
+    customer = place(total_s, (0.5, voice(3.5, f0=210, syllable_hz=3, seed=11)),
+                     (7.8, voice(3.0, f0=210, syllable_hz=3, seed=12)))
+    stereo = np.stack([agent + 0.7 * customer + noise(total_s, -70), customer + noise(total_s, -70, seed=2)])
+    a = analyze_audio(from_array(stereo.astype(np.float32), SR, keep_channels=True), settings=S, stereo=LAYOUT)
+    sides = {s.side: s for s in a.stereo.sides}
+    assert sides["agent"].speaking_time_s == pytest.approx(3.0, abs=0.3)
+    assert a.stereo.talk_overs == () and _interruptions(a) == []

@@ -84,7 +84,7 @@ BASE = Baseline(-26.0, 180.0, 2.0, -12.0, 4.0, "calibration.wav")
 
 
 def _tone(loud=0.0, pitch=0.0, sd=2.0, effort=0.0, tension=None, bright=None):
-    quality = {}
+    quality = {} if tension is None and bright is None else {"band_hz": 8000.0}
     if tension is not None:
         quality.update(h1_a3_db=14.0 + tension, h1_a3_delta_db=tension)
     if bright is not None:
@@ -161,24 +161,48 @@ def test_reasons_name_cue_value_baseline_threshold_and_span():
     assert r.contribution == pytest.approx(r.weight) and r.contribution > 0
 
 
-def test_voice_quality_is_judged_in_its_own_spreads_and_explained():
-    """A breathier voice with less effort is passive; a harsher, louder one aggressive; each reason says by how much
-    against the baseline, in dB, and contributes exactly weight x spreads past the threshold."""
+@pytest.mark.parametrize("cue,measure,sign,style", [("breathy_voice", "tension", +1, "passive"),
+                                                    ("harsh_timbre", "bright", +1, "aggressive"),
+                                                    ("tense_voice", "tension", -1, "aggressive"),
+                                                    ("dull_timbre", "bright", -1, "passive")])
+def test_voice_quality_alone_is_judged_in_its_own_spreads_and_explained(cue, measure, sign, style):
+    """Voice quality alone, far enough past its threshold to outweigh the prior by 1, names its style; the reason
+    says by how much against the baseline, in dB, and contributes exactly weight x spreads past the threshold. A cue
+    the fitted model gives no weight is never shown and changes nothing."""
     from voicerehearse.delivery import load_model
 
-    weights = load_model().weights
-    breathy = _judge(_tone(effort=-3 * S.effort_spread_db, tension=3 * S.tension_spread_db))
-    harsh = _judge(_tone(loud=3 * S.loudness_spread_db, bright=3 * S.brightness_spread_db))
-    assert breathy.label == "passive" and harsh.label == "aggressive"
-    for v, cue, spread in ((breathy, "breathy_voice", S.tension_spread_db), (harsh, "harsh_timbre", S.brightness_spread_db)):
-        if weights[cue] == 0.0:
-            assert not any(r.cue == cue for r in v.reasons)  # a cue the model found useless is not shown
-            continue
-        r = next(r for r in v.reasons if r.cue == cue)
-        assert r.unit == "dB" and r.value == pytest.approx(3 * spread, abs=1e-3)
-        assert r.contribution == pytest.approx(weights[cue] * (3 - S.cue_threshold_spreads), abs=2e-3)
+    model = load_model()
+    spread = S.tension_spread_db if measure == "tension" else S.brightness_spread_db
+    w = model.weights[cue]
+    k = S.cue_threshold_spreads + ((1.0 - getattr(model.prior, style)) / w if w else 5.0)
+    v = _judge(_tone(**{measure: sign * k * spread}))
+    if w == 0.0:
+        assert v.label == "assertive" and v.reasons == ()
+        return
+    assert v.label == style
+    r = next(r for r in v.reasons if r.cue == cue)
+    assert r.unit == "dB" and r.value == pytest.approx(sign * k * spread, abs=1e-3)
+    assert r.contribution == pytest.approx(w * (k - S.cue_threshold_spreads), abs=2e-3)
+
+
+def test_voice_quality_inside_its_normal_spread_is_no_reason():
     same = _judge(_tone(tension=0.4 * S.tension_spread_db, bright=-0.4 * S.brightness_spread_db))
     assert same.label == "assertive" and same.reasons == ()
+
+
+def test_a_model_file_from_before_a_cue_loads_with_that_cue_at_zero(tmp_path):
+    from voicerehearse.delivery import load_model
+    from voicerehearse.errors import ConfigError
+
+    text = (Path(__file__).resolve().parents[1] / "voicerehearse" / "delivery_model.toml").read_text()
+    older = "\n".join(line for line in text.splitlines()
+                      if not line.startswith(("tense_voice", "breathy_voice", "harsh_timbre", "dull_timbre")))
+    (tmp_path / "old.toml").write_text(older)
+    old = load_model(tmp_path / "old.toml")
+    assert old.weights["breathy_voice"] == 0.0 and old.weights["raised_voice"] == load_model().weights["raised_voice"]
+    (tmp_path / "typo.toml").write_text(text.replace("raised_voice =", "raised_vocie ="))
+    with pytest.raises(ConfigError, match="raised_vocie"):
+        load_model(tmp_path / "typo.toml")
 
 
 def test_a_baseline_stored_before_voice_quality_says_so():
@@ -188,8 +212,11 @@ def test_a_baseline_stored_before_voice_quality_says_so():
     old = _judge(dataclasses.replace(breathy, h1_a3_delta_db=None, brightness_delta_db=None))  # BASE has none
     assert any("new calibration read" in n for n in old.notes)
     assert not any(r.cue in ("breathy_voice", "harsh_timbre") for r in old.reasons)
-    new = _judge(breathy, baseline=Baseline(-26.0, 180.0, 2.0, -12.0, 4.0, "calibration.wav", 14.0, -10.0))
-    assert not any("calibration read" in n for n in new.notes)
+    new = _judge(breathy, baseline=Baseline(-26.0, 180.0, 2.0, -12.0, 4.0, "calibration.wav", 14.0, -10.0, 8000.0))
+    assert not any("calibration read" in n or "kHz" in n for n in new.notes)
+    phone = _judge(dataclasses.replace(breathy, h1_a3_delta_db=None, brightness_delta_db=None, band_hz=4000.0),
+                   baseline=Baseline(-26.0, 180.0, 2.0, -12.0, 4.0, "calibration.wav", 14.0, -10.0, 8000.0))
+    assert any("reaches 4 kHz" in n and "8 kHz" in n for n in phone.notes)
 
 
 def test_a_cue_with_zero_weight_gives_no_reason(tmp_path):

@@ -147,7 +147,7 @@ def test_brightness_rises_by_a_boost_of_the_upper_mel_bands():
 def test_voice_quality_deltas_against_baseline_and_none_without_one():
     base_m = _measure(_harmonics(lambda f: (f / 125.0) ** -1.0))
     baseline = Baseline(base_m.loudness_db, base_m.pitch_median_hz, base_m.pitch_sd_st, base_m.alpha_ratio_db, None,
-                        "b", base_m.h1_a3_db, base_m.brightness_db)
+                        "b", base_m.h1_a3_db, base_m.brightness_db, base_m.band_hz)
     tense = _measure(_harmonics(lambda f: (f / 125.0) ** -1.0 * (4.0 if 2000 <= f <= 3500 else 1.0)))
     t = tone_metrics(tense, baseline=baseline, settings=S)
     assert t.h1_a3_delta_db == pytest.approx(-20 * np.log10(4.0), abs=1.0)  # the 2-3.5 kHz peak 12 dB up
@@ -165,3 +165,39 @@ def test_room_noise_does_not_read_as_a_brighter_voice():
     hiss = _measure(clean + noise(4.0, -60.0))  # white noise 30 dB under the voice fills the empty high bins
     assert hiss.brightness_db == pytest.approx(c.brightness_db, abs=1.0)
     assert hiss.h1_a3_db == pytest.approx(c.h1_a3_db, abs=1.0)
+
+
+def test_a_telephone_recording_is_not_compared_with_a_wideband_read_for_voice_quality():
+    """The same voice through an 8 kHz line has nothing above 4 kHz: against a 16 kHz read its brightness would
+    read tens of dB duller. Voice quality compares only recordings of one bandwidth; the rest still compares."""
+    from voicerehearse.audio.io import from_array
+    from voicerehearse.pipeline import analyze_audio, baseline_from_audio
+
+    y = _harmonics(lambda f: (f / 125.0) ** -1.0, duration_s=3.0)
+    wide = baseline_from_audio(from_array(y, SR), "headset.wav", S)
+    phone_y = y.reshape(-1, 2).mean(axis=1).astype(np.float32)  # 8 kHz (a crude decimation is enough here)
+    phone = analyze_audio(from_array(phone_y, 8000), settings=S, baseline=wide)
+    assert wide.band_hz == 8000.0 and phone.tone.band_hz == 4000.0
+    assert phone.tone.h1_a3_delta_db is None and phone.tone.brightness_delta_db is None
+    assert phone.tone.loudness_delta_db is not None and any("reaches 4 kHz" in n for n in phone.delivery.notes)
+    same_line = baseline_from_audio(from_array(phone_y, 8000), "phone read.wav", S)
+    again = analyze_audio(from_array(phone_y, 8000), settings=S, baseline=same_line)
+    assert again.tone.brightness_delta_db == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("overrides", [{"frame_length_s": 0.1}, {"analysis_sample_rate_hz": 48000}])
+def test_voice_quality_reads_whole_windows_at_any_frame_length_and_rate(overrides):
+    """A longer window or a higher analysis rate must not cut the windows short (the FFT grows with them)."""
+    from voicerehearse.analysis.tone import quality_fft_length
+
+    settings = load_settings(overrides=overrides)
+    sr = settings.analysis_sample_rate_hz
+    t = np.arange(int(2.0 * sr)) / sr
+    g = 10 ** (-24 / 20)
+    y = sum((1.0 if k == 1 else (g if 2000 <= k * 125 <= 3500 else 0.01)) * np.sin(2 * np.pi * k * 125 * t)
+            for k in range(1, 60))
+    y = (0.05 * y / np.sqrt(np.mean(y ** 2))).astype(np.float32)
+    f = framed_from_settings(y, sr, settings)
+    m = measure_voice(f, speech_activity(f, settings), settings)
+    assert quality_fft_length(sr=sr, width=f.frame_length) >= f.frame_length
+    assert m.h1_a3_db == pytest.approx(24.0, abs=1.0)

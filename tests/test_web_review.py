@@ -60,8 +60,16 @@ def test_top_moments_each_event_once_and_no_internals(env):
     shown = re.sub(r"<script.*?</script>|<[^>]+>", " ", html, flags=re.S)
     assert "baseline.wav" not in shown and "raised_voice" not in shown and "217.6" not in shown
     assert re.search(r"\d+\.\d{3} ", shown) is None  # no raw three-decimal figures
-    figures = re.search(r'<table class="figures">.*?</table>', html, re.S).group(0)
-    assert "voice tension (H1−A3)" in figures and "brightness" in figures and "vocal effort" in figures
+
+
+def test_figures_show_effort_and_voice_quality_against_the_reference(env, take):
+    html = page(client(env, "coach"), env["dana_session"])
+    figures = re.sub(r"<[^>]+>", " ", re.search(r'<table class="figures">.*?</table>', html, re.S).group(0))
+    tone = take["record"]["tone"]
+    for label, key in (("vocal effort", "alpha_ratio_delta_db"), ("voice tension (H1−A3)", "h1_a3_delta_db"),
+                       ("brightness", "brightness_delta_db")):
+        assert tone[key] is not None
+        assert re.search(re.escape(label) + r"\s+" + re.escape(f"{tone[key]:+.1f}") + r"\s*dB", figures), label
 
 
 def test_practice_call_card_and_scorecard_with_evidence(env):

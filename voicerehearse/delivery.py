@@ -32,6 +32,7 @@ from importlib import resources
 from pathlib import Path
 
 from voicerehearse.analysis.lexicon import category
+from voicerehearse.analysis.tone import same_band
 from voicerehearse.errors import ConfigError
 from voicerehearse.labels import STYLES
 from voicerehearse.types import (Baseline, CueMatch, Flag, Interruption, PaceMetrics, Reason, StyleScores, ToneMetrics,
@@ -83,7 +84,8 @@ class DeliveryModel:
 
 
 def load_model(path: str | Path | None = None) -> DeliveryModel:
-    """The bundled model, or the TOML file at ``path``; raises ConfigError when it is unreadable or incomplete.
+    """The bundled model, or the TOML file at ``path``; raises ConfigError when it is unreadable, lacks its prior or
+    names a cue that does not exist. A cue it does not name weighs 0 (the file predates that cue).
 
     >>> load_model().prior.assertive
     0.0
@@ -92,7 +94,11 @@ def load_model(path: str | Path | None = None) -> DeliveryModel:
         text = Path(path).read_text(encoding="utf-8") if path else \
             resources.files("voicerehearse").joinpath("delivery_model.toml").read_text(encoding="utf-8")
         data = tomllib.loads(text)
-        weights = {c.name: float(data["weights"][c.name]) for c in ACOUSTIC_CUES}
+        unknown = sorted(set(data["weights"]) - {c.name for c in ACOUSTIC_CUES})
+        if unknown:
+            raise ValueError(f"unknown cue(s) {', '.join(unknown)}")
+        # a cue the file does not name weighs 0: a model fitted before that cue was measured still loads
+        weights = {c.name: float(data["weights"].get(c.name, 0.0)) for c in ACOUSTIC_CUES}
         prior = StyleScores(float(data["prior"]["aggressive"]), float(data["prior"]["passive"]), 0.0)
     except OSError as exc:
         raise ConfigError(f"delivery model {path}: {exc.strerror or exc}") from None
@@ -284,11 +290,15 @@ def judge(*, tone: ToneMetrics, pace: PaceMetrics, turn: TurnTiming | None, cues
     confidence = 1.0 / sum(math.exp(v - top) for v in totals.values())
     notes = []
     if baseline is None:
-        notes.append("No baseline recording: loudness is compared with a default level and pitch level, effort "
-                     "and pace are not judged.")
-    elif baseline.h1_a3_db is None and tone.h1_a3_db is not None:
+        notes.append("No baseline recording: loudness is compared with a default level and pitch level, effort, "
+                     "voice quality and pace are not judged.")
+    elif tone.h1_a3_db is not None and baseline.band_hz is None:
         notes.append(f"The baseline {baseline.source} was measured before voice quality was: record a new "
                      "calibration read to have tension and brightness judged too.")
+    elif tone.h1_a3_db is not None and not same_band(tone.band_hz, baseline.band_hz):
+        notes.append(f"This recording reaches {tone.band_hz / 1000:g} kHz and the baseline {baseline.source} "
+                     f"{baseline.band_hz / 1000:g} kHz (a telephone line against a headset?): tension and "
+                     "brightness are not compared.")
     if transcript is not None and not words_ok and transcript.words:
         notes.append("The words come from the rough fallback recogniser: shown, but not used for the verdict.")
     reasons.sort(key=lambda r: (r.style != label, -r.contribution))

@@ -50,11 +50,16 @@ class StereoLayout:
         return layout
 
 
-def _voice(framed: Framed, settings: Settings, *, mask=None):
+def _band_hz(audio: Audio | AudioStream, settings: Settings) -> float:
+    """The recording's upper frequency limit: half the lower of its own and the analysis sample rate."""
+    return min(audio.source_sample_rate, settings.analysis_sample_rate_hz) / 2
+
+
+def _voice(framed: Framed, settings: Settings, *, band_hz: float, mask=None):
     """Speech activity, voice measures and syllable nuclei of one framed signal, and whether it holds a voice at
     all (speech with enough pitched frames), not just sound."""
     activity = speech_activity(framed, settings, mask=mask)
-    voice = measure_voice(framed, activity, settings)
+    voice = measure_voice(framed, activity, settings, band_hz=band_hz)
     nuclei = syllable_nuclei(framed, activity=activity, track=voice.track, settings=settings)
     voiced = voice.voiced_fraction is not None and voice.voiced_fraction >= settings.min_voiced_fraction
     return activity, voice, nuclei, activity.has_speech and voiced
@@ -93,19 +98,19 @@ def measure_baseline(path: str | os.PathLike, settings: Settings = DEFAULTS) -> 
 def baseline_from_analysis(analysis: Analysis, source: str) -> Baseline:
     """The measures of an analysed neutral read as a :class:`Baseline` (what :func:`baseline_from_audio` gives)."""
     t = analysis.tone
-    return Baseline(t.loudness_db, t.pitch_median_hz, t.pitch_sd_st, t.alpha_ratio_db, analysis.pace.articulation_rate,
-                    source, t.h1_a3_db, t.brightness_db)
+    return Baseline(source=source, articulation_rate=analysis.pace.articulation_rate,
+                    **{f: getattr(t, f) for f in BASELINE_MEASURES if f != "articulation_rate"})
 
 
 def baseline_from_audio(audio: Audio | AudioStream, source: str, settings: Settings = DEFAULTS) -> Baseline:
     """:func:`measure_baseline` for audio already in memory (or a file opened with :func:`open_audio`)."""
     (framed,) = _framed(audio, settings)
-    activity, voice, nuclei, has_voice = _voice(framed, settings)
+    activity, voice, nuclei, has_voice = _voice(framed, settings, band_hz=_band_hz(audio, settings))
     if not has_voice:
         raise BaselineError(f"{source}: the baseline recording holds no speech")
     pace = pace_metrics(nuclei, activity=activity, transcript=None)
-    return Baseline(voice.loudness_db, voice.pitch_median_hz, voice.pitch_sd_st, voice.alpha_ratio_db,
-                    pace.articulation_rate, source, voice.h1_a3_db, voice.brightness_db)
+    return Baseline(source=source, articulation_rate=pace.articulation_rate,
+                    **{f: getattr(voice, f) for f in BASELINE_MEASURES if f != "articulation_rate"})
 
 
 def analyze_audio(
@@ -135,7 +140,7 @@ def analyze_audio(
         bleed = overlap.estimate_bleed(framed, prompt=prompt.samples, prompt_start_s=prompt_start_s, settings=settings)
         own = overlap.trainee_mask(framed, bleed=bleed, settings=settings)
         mask = own if mask is None else mask & own
-    activity, voice, nuclei, has_voice = _voice(framed, settings, mask=mask)
+    activity, voice, nuclei, has_voice = _voice(framed, settings, band_hz=_band_hz(audio, settings), mask=mask)
     turn = stereo_metrics = None
     if prompt is not None:
         turn = overlap.turn_timing(framed, activity=activity, prompt=prompt.samples, prompt_start_s=prompt_start_s,
@@ -235,7 +240,8 @@ def rejudge(analysis: Analysis, baseline: Baseline | None, settings: Settings = 
     """
     t = analysis.tone
     voice = VoiceMeasures(t.loudness_db, t.pitch_median_hz, t.pitch_sd_st, t.alpha_ratio_db, t.voiced_fraction,
-                          track=None, segments=t.segments, h1_a3_db=t.h1_a3_db, brightness_db=t.brightness_db)
+                          track=None, segments=t.segments, h1_a3_db=t.h1_a3_db, brightness_db=t.brightness_db,
+                          band_hz=t.band_hz)
     rebased = dataclasses.replace(analysis, tone=tone_metrics(voice, baseline=baseline, settings=settings))
     return _judged(rebased, baseline, settings, has_voice=analysis.delivery.label != "no speech")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -112,11 +112,11 @@ class Baseline:
     source: str  # file name, or "absolute defaults"
     h1_a3_db: float | None = None  # voice quality (None in baselines stored before it was measured)
     brightness_db: float | None = None
+    band_hz: float | None = None  # the read's upper frequency limit (half its own sample rate)
 
 
 # the measures a Baseline holds (every field but ``source``): stored, merged and compared by these names
-BASELINE_MEASURES = ("loudness_db", "pitch_median_hz", "pitch_sd_st", "alpha_ratio_db", "articulation_rate",
-                     "h1_a3_db", "brightness_db")
+BASELINE_MEASURES = tuple(f.name for f in fields(Baseline) if f.name != "source")
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,7 @@ class ToneMetrics:
     h1_a3_delta_db: float | None = None
     brightness_db: float | None = None  # upper against lower half of the mel spectrum (high = harsh timbre)
     brightness_delta_db: float | None = None
+    band_hz: float | None = None  # the recording's upper frequency limit; voice quality compares only within one
 
 
 @dataclass(frozen=True)

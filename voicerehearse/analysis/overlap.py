@@ -220,18 +220,25 @@ def _longest_monologue(own: tuple[Span, ...], other: tuple[Span, ...], gap_s: fl
     return round(longest, 3)
 
 
+_LEAK_TOLERANCE_DB = 3.0  # a crosstalk holds the other side at a steady level: its frames lie this close ...
+_LEAK_MIN_SHARE = 1 / 3  # ... for at least this share of the other side's speech (two talkers at once do not)
+
+
 def crosstalk_db(into: Framed, source: Framed, source_speaks: np.ndarray) -> float | None:
     """How loud the speech of ``source`` is in the channel ``into``, against its own channel (dB; 0 = the same
-    sound): the 25th percentile of the level difference over the frames ``source_speaks``. The low percentile
-    keeps frames where ``into``'s own talker speaks at the same time out of it; when ``into``'s noise floor lies
-    above the leak it gives that floor, and nothing is removed. None when ``source`` never speaks.
+    sound), or None when there is no steady crosstalk to measure.
+
+    The estimate is the 25th percentile of the level difference over the frames ``source_speaks`` (the low
+    percentile keeps frames where ``into``'s own talker speaks at the same time out of it; when ``into``'s noise
+    floor lies above the leak it gives that floor). It counts only when a third of those frames lie within 3 dB
+    of it: a crosstalk follows its source syllable by syllable, two people talking at once do not.
 
     >>> from voicerehearse.analysis.frames import frame_power
     >>> rng = np.random.default_rng(0)
-    >>> talk = (rng.standard_normal(16000) * 0.1).astype(np.float32)
+    >>> talk = (rng.standard_normal(16000) * 0.1 * np.sin(np.linspace(0, 20, 16000)) ** 2).astype(np.float32)
     >>> a = frame_power(0.1 * talk, sr=16000, frame_length=512, hop_length=160)  # the other side 20 dB down
     >>> b = frame_power(talk, sr=16000, frame_length=512, hop_length=160)
-    >>> round(crosstalk_db(a, b, np.ones(b.n_frames, bool)))
+    >>> round(crosstalk_db(a, b, b.db > -60))
     -20
     """
     return _leak_db(into.db, source.db, source_speaks)
@@ -240,15 +247,29 @@ def crosstalk_db(into: Framed, source: Framed, source_speaks: np.ndarray) -> flo
 def _leak_db(into_db: np.ndarray, source_db: np.ndarray, source_speaks: np.ndarray) -> float | None:
     if not source_speaks.any():
         return None
-    return float(np.percentile(into_db[source_speaks] - source_db[source_speaks], 25))
+    d = into_db[source_speaks] - source_db[source_speaks]
+    leak = float(np.percentile(d, 25))
+    return leak if np.mean(np.abs(d - leak) <= _LEAK_TOLERANCE_DB) >= _LEAK_MIN_SHARE else None
 
 
 def call_speech_masks(agent: Framed, customer: Framed, settings: Settings, *, name: str = "the call"
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Frames where each side speaks in its own channel: speech by level, and ``crosstalk_margin_db`` louder than
-    the other side's crosstalk. Raises ConfigError when the two channels carry the same sound (each holds the
-    other at ``same_sound_crosstalk_db`` or louder): a mono recording saved as two channels. A crosstalk that
-    loud in one direction only is the two sides talking at once, not a leak, and removes nothing."""
+    the other side's steady crosstalk (:func:`crosstalk_db`), however loud: an agent channel that records both
+    sides keeps only the agent. Raises ConfigError when the two channels carry the same sound (each holds the
+    other at ``same_sound_crosstalk_db`` or louder): a mono recording saved as two channels.
+
+    >>> from voicerehearse.analysis.frames import frame_power
+    >>> from voicerehearse.settings import DEFAULTS
+    >>> t = np.arange(32000) / 16000
+    >>> agent_talk = 0.1 * np.sin(2 * np.pi * 130 * t) * (t < 1.0)
+    >>> customer_talk = 0.1 * np.sin(2 * np.pi * 210 * t) * np.sin(np.pi * 3 * t) ** 2 * (t >= 1.0)
+    >>> frames = lambda y: frame_power(y.astype(np.float32), sr=16000, frame_length=512, hop_length=160)
+    >>> agent, customer = frames(agent_talk + 0.7 * customer_talk), frames(customer_talk)  # both in one channel
+    >>> a, c = call_speech_masks(agent, customer, DEFAULTS)
+    >>> round(float(a.mean()) * 2, 1), round(float(a[100:].mean()), 1)  # the agent's own second only
+    (1.0, 0.0)
+    """
     def by_level(db: np.ndarray) -> np.ndarray:
         return active_mask(db, below_peak_db=settings.silence_below_peak_db, floor_dbfs=settings.speech_floor_dbfs,
                            noise_margin_db=settings.noise_margin_db)[0]
@@ -260,13 +281,11 @@ def call_speech_masks(agent: Framed, customer: Framed, settings: Settings, *, na
     loud = settings.same_sound_crosstalk_db
     if into_agent is not None and into_customer is not None and min(into_agent, into_customer) > loud:
         raise ConfigError(f"{name}: the two channels carry the same sound (each holds the other at "
-                          f"{min(into_agent, into_customer):+.1f} dB), so they are not the agent and the customer "
-                          f"apart; analyse it without a stereo layout", field="stereo")
+                          f"{round(min(into_agent, into_customer), 1) + 0.0:+.1f} dB), so they are not the agent and "
+                          f"the customer apart: leave out the stereo layout", field="stereo")
 
     def own_only(mask: np.ndarray, own_db: np.ndarray, other_db: np.ndarray, leak: float | None) -> np.ndarray:
-        if leak is None or leak > loud:  # no crosstalk measured, or only the two talking at once: keep it all
-            return mask
-        return mask & (own_db > other_db + (leak + settings.crosstalk_margin_db))
+        return mask if leak is None else mask & (own_db > other_db + (leak + settings.crosstalk_margin_db))
 
     return (own_only(agent_speaks, agent_db, customer_db, into_agent),
             own_only(customer_speaks, customer_db, agent_db, into_customer))

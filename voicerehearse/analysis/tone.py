@@ -32,7 +32,7 @@ ALPHA_LOW_HZ = (50.0, 1000.0)  # eGeMAPS alpha ratio bands
 ALPHA_HIGH_HZ = (1000.0, 5000.0)
 _ALPHA_MAX_FRAMES = 3000  # evenly spaced voiced frames are enough for a stable long-term ratio
 _MIN_NOISE_FRAMES = 10  # 0.1 s of non-speech at least, to estimate the noise floor
-_QUALITY_FFT = 1024  # zero-padded spectra for the voice quality: 15.6 Hz bins at 16 kHz resolve H1 of low voices
+_QUALITY_BIN_HZ = 15.625  # zero-padded spectra for the voice quality: bins this fine resolve H1 of low voices
 _QUALITY_CHUNK = 500  # voiced frames per spectrum batch (bounded memory)
 H1_BAND = (0.8, 1.2)  # the first harmonic: the strongest bin within this factor of F0
 A3_HZ = (2000.0, 3500.0)  # the strongest peak near the third formant
@@ -52,6 +52,7 @@ class VoiceMeasures:
     segments: tuple[SegmentTone, ...] = ()
     h1_a3_db: float | None = None
     brightness_db: float | None = None
+    band_hz: float | None = None  # the recording's upper frequency limit: voice quality is measured below it
 
 
 def noise_frames(framed: Framed, speech_mask: np.ndarray, *, guard_s: float = 0.05) -> np.ndarray:
@@ -134,58 +135,70 @@ def _alpha_ratio(voiced: np.ndarray, noise: np.ndarray, sr: int) -> float | None
     return power_db(high / low)
 
 
-def mel_filters(n_fft: int, sr: int, n_bands: int, fmin_hz: float, fmax_hz: float) -> np.ndarray:
-    """Triangular filters on the mel scale, (n_bands, n_fft // 2 + 1), each peaking at 1.
+def mel_filters(*, sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """Triangular filters on the mel scale, (n_mels, n_fft // 2 + 1), each peaking at 1 (librosa's names).
 
-    >>> m = mel_filters(1024, 16000, 26, 20.0, 8000.0)
+    >>> m = mel_filters(sr=16000, n_fft=1024, n_mels=26, fmin=20.0, fmax=8000.0)
     >>> m.shape, bool(m.max(axis=1).min() > 0.5)
     ((26, 513), True)
     """
     def mel(hz):
         return 2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0)
 
-    edges = 700.0 * (10 ** (np.linspace(mel(fmin_hz), mel(fmax_hz), n_bands + 2) / 2595.0) - 1.0)
+    edges = 700.0 * (10 ** (np.linspace(mel(fmin), mel(fmax), n_mels + 2) / 2595.0) - 1.0)
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     lo, mid, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     up, down = (freqs - lo) / (mid - lo), (hi - freqs) / (hi - mid)
     return np.maximum(0.0, np.minimum(up, down)).astype(np.float32)
 
 
-def _voice_quality(voiced: np.ndarray, noise: np.ndarray, sr: int) -> tuple[float | None, float | None]:
+def quality_fft_length(*, sr: int, width: int) -> int:
+    """The zero-padded FFT length of the voice quality: a power of two with bins of at most 15.6 Hz, and never
+    shorter than the window.
+
+    >>> quality_fft_length(sr=16000, width=512), quality_fft_length(sr=48000, width=1536), quality_fft_length(sr=16000, width=1600)
+    (1024, 4096, 2048)
+    """
+    return 1 << int(np.ceil(np.log2(max(width, sr / _QUALITY_BIN_HZ))))
+
+
+def _voice_quality(voiced: np.ndarray, noise: np.ndarray, sr: int, band_hz: float) -> tuple[float | None, float | None]:
     """Voice quality over the voiced frames ``voiced`` (k, frame_length + 1: each window, then its F0 in Hz), with
-    the noise floor's mean spectrum subtracted per frame (floored at 5 % of the frame's power):
+    the noise floor's mean spectrum subtracted per frame (floored at 5 % of the frame's power), below ``band_hz``:
 
     - ``h1_a3_db``: the first harmonic's level minus the strongest peak at 2-3.5 kHz (dB), averaged over frames.
       Low = a tight, pressed voice (strong upper harmonics); high = a breathy, weak one.
-    - ``brightness_db``: mean level of the upper 13 of 26 mel bands (20 Hz-8 kHz) minus the lower 13 (dB).
-      High = a harsh, sharp timbre; low = a dull, muffled one.
+    - ``brightness_db``: mean level of the upper 13 of 26 mel bands (20 Hz up to 8 kHz or ``band_hz``) minus the
+      lower 13 (dB). High = a harsh, sharp timbre; low = a dull, muffled one.
     """
     if voiced.shape[0] == 0:
         return None, None
     width = voiced.shape[1] - 1
+    n_fft = quality_fft_length(sr=sr, width=width)
     window = np.hanning(width).astype(np.float32)
-    freqs = np.fft.rfftfreq(_QUALITY_FFT, 1.0 / sr)
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     floor = None
     if noise.shape[0]:
-        floor = (np.abs(np.fft.rfft(noise * window, n=_QUALITY_FFT, axis=1)) ** 2).mean(axis=0)
-    bands = mel_filters(_QUALITY_FFT, sr, MEL_BANDS, MEL_HZ[0], min(MEL_HZ[1], sr / 2))
-    a3 = (freqs >= A3_HZ[0]) & (freqs <= A3_HZ[1])
+        floor = (np.abs(np.fft.rfft(noise * window, n=n_fft, axis=1)) ** 2).mean(axis=0)
+    bands = mel_filters(sr=sr, n_fft=n_fft, n_mels=MEL_BANDS, fmin=MEL_HZ[0], fmax=min(MEL_HZ[1], band_hz, sr / 2))
+    a3 = (freqs >= A3_HZ[0]) & (freqs <= min(A3_HZ[1], band_hz))
     h1_a3, bright = [], []
     for lo in range(0, voiced.shape[0], _QUALITY_CHUNK):
         rows = voiced[lo : lo + _QUALITY_CHUNK]
-        power = np.abs(np.fft.rfft(rows[:, :width] * window, n=_QUALITY_FFT, axis=1)) ** 2
+        power = np.abs(np.fft.rfft(rows[:, :width] * window, n=n_fft, axis=1)) ** 2
         if floor is not None:
             power = np.maximum(power - floor, 0.05 * power)
-        db = 10.0 * np.log10(power + 1e-12)
+        db = power_db(power)
         f0 = rows[:, width:]
-        h1 = np.where((freqs >= H1_BAND[0] * f0) & (freqs <= H1_BAND[1] * f0), db, -np.inf).max(axis=1)
-        h1_a3.append(h1 - db[:, a3].max(axis=1))
-        mel_db = 10.0 * np.log10(power @ bands.T + 1e-12)
+        if a3.any():
+            h1 = np.where((freqs >= H1_BAND[0] * f0) & (freqs <= H1_BAND[1] * f0), db, -np.inf).max(axis=1)
+            h1_a3.append(h1 - db[:, a3].max(axis=1))
+        mel_db = power_db(power @ bands.T)
         half = MEL_BANDS // 2
         bright.append(mel_db[:, half:].mean(axis=1) - mel_db[:, :half].mean(axis=1))
-    h1_a3, bright = np.concatenate(h1_a3), np.concatenate(bright)
+    h1_a3 = np.concatenate(h1_a3) if h1_a3 else np.empty(0)
     ok = np.isfinite(h1_a3)
-    return (float(h1_a3[ok].mean()) if ok.any() else None), float(bright.mean())
+    return (float(h1_a3[ok].mean()) if ok.any() else None), float(np.concatenate(bright).mean())
 
 
 def _track(framed: Framed, speech: np.ndarray, noise: np.ndarray, settings: Settings, *,
@@ -236,8 +249,12 @@ def pitch_track(framed: Framed, speech: np.ndarray, settings: Settings) -> Pitch
     return _track(framed, speech, np.empty(0, np.int64), settings, spectra=False)[0]
 
 
-def measure_voice(framed: Framed, activity: SpeechActivity, settings: Settings) -> VoiceMeasures:
+def measure_voice(framed: Framed, activity: SpeechActivity, settings: Settings, *,
+                  band_hz: float | None = None) -> VoiceMeasures:
     """Loudness (dBFS over speech frames), pitch median/SD, alpha ratio and voice quality over voiced speech frames.
+
+    ``band_hz``: the recording's upper frequency limit (half the file's own sample rate: 4 kHz for a telephone
+    recording resampled to 16 kHz); the voice quality is measured below it. Default: half the analysis rate.
 
     Reads the signal once more, block by block (the pitch of the speech frames and the spectra of a sample of
     voiced and of noise frames); the rest is computed on the per-frame arrays.
@@ -253,7 +270,8 @@ def measure_voice(framed: Framed, activity: SpeechActivity, settings: Settings) 
         speech_power = max(speech_power - framed.power[noise].mean(), 0.1 * speech_power)
     loudness = power_db(speech_power)
     median, sd = pitch_stats(track, outlier_st=settings.pitch_outlier_st)
-    h1_a3, brightness = _voice_quality(voiced_windows, noise_windows, framed.sr)
+    band = float(min(band_hz or framed.sr / 2, framed.sr / 2))
+    h1_a3, brightness = _voice_quality(voiced_windows, noise_windows, framed.sr, band)
     return VoiceMeasures(
         segments=_segment_tone(framed, activity, track),
         loudness_db=loudness,
@@ -262,6 +280,7 @@ def measure_voice(framed: Framed, activity: SpeechActivity, settings: Settings) 
         alpha_ratio_db=_alpha_ratio(voiced_windows[:, :-1], noise_windows, framed.sr),
         h1_a3_db=h1_a3,
         brightness_db=brightness,
+        band_hz=band,
         voiced_fraction=float(track.voiced.mean()),
         track=track,
     )
@@ -282,6 +301,15 @@ def _segment_tone(framed: Framed, activity: SpeechActivity, track: PitchTrack) -
     return tuple(out)
 
 
+def same_band(band_hz: float | None, reference_hz: float | None) -> bool:
+    """Whether two recordings' upper frequency limits agree (within 1 %), so their voice quality compares.
+
+    >>> same_band(8000.0, 8000.0), same_band(4000.0, 8000.0), same_band(8000.0, None)
+    (True, False, False)
+    """
+    return band_hz is not None and reference_hz is not None and abs(band_hz - reference_hz) <= 0.01 * reference_hz
+
+
 def _delta(value, reference):
     return None if value is None or reference is None else value - reference
 
@@ -299,7 +327,9 @@ def tone_metrics(voice: VoiceMeasures, *, baseline: Baseline | None, settings: S
             baseline.alpha_ratio_db,
             baseline.source,
         )
-        ref_h1_a3, ref_bright = baseline.h1_a3_db, baseline.brightness_db
+        ref_h1_a3 = ref_bright = None
+        if same_band(voice.band_hz, baseline.band_hz):  # a telephone take is not compared with a headset read
+            ref_h1_a3, ref_bright = baseline.h1_a3_db, baseline.brightness_db
     pitch_delta = None
     if voice.pitch_median_hz is not None and ref_pitch is not None:
         pitch_delta = float(semitones(voice.pitch_median_hz, ref_pitch))
@@ -320,4 +350,5 @@ def tone_metrics(voice: VoiceMeasures, *, baseline: Baseline | None, settings: S
         h1_a3_delta_db=_delta(voice.h1_a3_db, ref_h1_a3),
         brightness_db=voice.brightness_db,
         brightness_delta_db=_delta(voice.brightness_db, ref_bright),
+        band_hz=voice.band_hz,
     )
