@@ -20,7 +20,6 @@ corpus out: spreads and weights fitted on the others, the held corpus judged wit
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import pickle
 import sys
@@ -45,7 +44,8 @@ SPREAD_SETTING = {c.measure: c.spread_setting for c in delivery.ACOUSTIC_CUES}  
 
 
 def spreads(pairs, corpora):
-    """Robust SD (1.4826 x MAD) of each measure's neutral-vs-neutral difference, corpora weighted equally."""
+    """Robust SD (1.4826 x MAD) of each measure's neutral-vs-neutral difference, corpora weighted equally. A measure
+    no corpus has 10 neutral pairs of keeps the product's own setting (left out of the overrides)."""
     out = {}
     for measure, name in SPREAD_SETTING.items():
         per_corpus = []
@@ -56,6 +56,8 @@ def spreads(pairs, corpora):
                 continue
             v = np.log(values) if measure == "rate" else np.asarray(values)
             per_corpus.append(1.4826 * np.median(np.abs(v - np.median(v))))
+        if not per_corpus:
+            continue
         s = float(np.mean(per_corpus))
         out[name] = round(100 * (math.exp(s) - 1), 1) if measure == "rate" else round(s, 2)
     return out
