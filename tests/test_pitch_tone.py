@@ -201,3 +201,14 @@ def test_voice_quality_reads_whole_windows_at_any_frame_length_and_rate(override
     m = measure_voice(f, speech_activity(f, settings), settings)
     assert quality_fft_length(sr=sr, width=f.frame_length) >= f.frame_length
     assert m.h1_a3_db == pytest.approx(24.0, abs=1.0)
+
+
+def test_telephone_speech_inside_a_wideband_file_is_known_by_its_empty_upper_band():
+    """A 16 kHz file whose voice was cut at 3.4 kHz (a phone line, then resampled) counts as a 4 kHz recording;
+    the same voice with its upper harmonics kept counts as 8 kHz."""
+    from scipy.signal import butter, sosfilt
+
+    y = _harmonics(lambda f: (f / 125.0) ** -1.0)
+    line = sosfilt(butter(12, 3400, fs=SR, output="sos"), y).astype(np.float32)
+    assert _measure(y).band_hz == 8000.0
+    assert _measure(line).band_hz == 4000.0

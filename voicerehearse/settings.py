@@ -102,7 +102,7 @@ class Settings:
     pitch_sd_spread_st: float = _s(0.92, "verdict", "Normal difference of pitch variation (SD) between two neutral sentences of one speaker.", 0.05, 12.0)
     effort_spread_db: float = _s(3.44, "verdict", "Normal difference of vocal effort (alpha ratio) between two neutral sentences of one speaker.", 0.1, 30.0)
     tension_spread_db: float = _s(4.25, "verdict", "Normal difference of voice tension (H1-A3: first harmonic against the 2-3.5 kHz peak) between two neutral sentences of one speaker.", 0.1, 30.0)
-    brightness_spread_db: float = _s(3.28, "verdict", "Normal difference of brightness (upper against lower half of the mel spectrum) between two neutral sentences of one speaker.", 0.1, 30.0)
+    brightness_spread_db: float = _s(3.25, "verdict", "Normal difference of brightness (upper against lower half of the mel spectrum) between two neutral sentences of one speaker.", 0.1, 30.0)
     articulation_spread_pct: float = _s(27.3, "verdict", "Normal difference of articulation rate between two neutral sentences of one speaker.", 1.0, 200.0)
     cue_threshold_spreads: float = _s(0.5, "verdict", "A tone or pace cue counts only this many spreads away from the baseline, then by how far past.", 0.0, 10.0)
     default_loudness_dbfs: float = _s(-26.0, "verdict", "Reference speech level used when no baseline recording is given.", -80.0, 0.0)

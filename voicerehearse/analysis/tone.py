@@ -37,6 +37,11 @@ _QUALITY_CHUNK = 500  # voiced frames per spectrum batch (bounded memory)
 H1_BAND = (0.8, 1.2)  # the first harmonic: the strongest bin within this factor of F0
 A3_HZ = (2000.0, 3500.0)  # the strongest peak near the third formant
 MEL_BANDS, MEL_HZ = 26, (20.0, 8000.0)  # brightness: upper 13 mel bands against the lower 13
+NARROWBAND_HZ = 4000.0  # telephone speech: nothing above 3.4-4 kHz, whatever the file's sample rate
+# telephone speech is told from wideband speech by a cliff: sound up to the line's edge (2.5-3.4 kHz within 35 dB
+# of the 0.3-3.4 kHz band), none past it (4.2-7.5 kHz over 45 dB under it; wideband speech has 20-35 dB)
+_NARROW_BANDS_HZ = {"line": (300.0, 3400.0), "edge": (2500.0, 3400.0), "past": (4200.0, 7500.0)}
+_NARROW_EDGE_DB, _NARROW_PAST_DB = -35.0, -45.0
 
 
 @dataclass(frozen=True)
@@ -118,21 +123,55 @@ def _mean_spectrum(windows: np.ndarray) -> np.ndarray:
     return (np.abs(np.fft.rfft(x, axis=1)) ** 2).mean(axis=0)
 
 
-def _alpha_ratio(voiced: np.ndarray, noise: np.ndarray, sr: int) -> float | None:
-    """Alpha ratio of the voiced frames' windows ``voiced`` (k, frame_length), with the noise floor's spectrum
-    (windows ``noise``) subtracted (spectral subtraction, floored at 5 % of the speech power per bin) so a hissy
-    room does not read as a pressed voice."""
+def _voiced_spectrum(voiced: np.ndarray, noise: np.ndarray) -> np.ndarray | None:
+    """Mean power spectrum of the voiced frames' windows ``voiced`` (k, frame_length), with the noise floor's
+    spectrum (windows ``noise``) subtracted (spectral subtraction, floored at 5 % of the speech power per bin) so a
+    hissy room does not read as a pressed voice. None without voiced frames."""
     if voiced.shape[0] == 0:
         return None
     power = _mean_spectrum(voiced)
     if noise.shape[0]:
         power = np.maximum(power - _mean_spectrum(noise), 0.05 * power)
-    freqs = np.fft.rfftfreq(voiced.shape[1], 1.0 / sr)
+    return power
+
+
+def _alpha_ratio(power: np.ndarray | None, width: int, sr: int) -> float | None:
+    """Alpha ratio of the voiced spectrum ``power`` (of ``width``-sample windows)."""
+    if power is None:
+        return None
+    freqs = np.fft.rfftfreq(width, 1.0 / sr)
     low = power[(freqs >= ALPHA_LOW_HZ[0]) & (freqs < ALPHA_LOW_HZ[1])].sum()
     high = power[(freqs >= ALPHA_HIGH_HZ[0]) & (freqs < ALPHA_HIGH_HZ[1])].sum()
     if low <= 0 or high <= 0:
         return None
     return power_db(high / low)
+
+
+def content_band_hz(power: np.ndarray | None, width: int, sr: int, band_hz: float) -> float:
+    """``band_hz``, or :data:`NARROWBAND_HZ` when the voiced spectrum ``power`` (of ``width``-sample windows) ends
+    at a telephone line's edge: sound up to 3.4 kHz and none above 4.2 kHz (telephone speech inside a wideband
+    file). A voice that is merely dark, with little above 2.5 kHz, keeps ``band_hz``.
+
+    >>> t = np.arange(512) / 16000
+    >>> voiced = sum(np.sin(2 * np.pi * k * 200 * t) / k for k in range(1, 18))  # harmonics up to 3.4 kHz
+    >>> content_band_hz(_mean_spectrum(np.stack([voiced + 0.05 * np.sin(2 * np.pi * 5000 * t)])), 512, 16000, 8000.0)
+    8000.0
+    >>> content_band_hz(_mean_spectrum(np.stack([voiced])), 512, 16000, 8000.0)  # nothing past the line's edge
+    4000.0
+    """
+    if power is None or band_hz <= NARROWBAND_HZ:
+        return band_hz
+    freqs = np.fft.rfftfreq(width, 1.0 / sr)
+
+    def energy(name):
+        lo, hi = _NARROW_BANDS_HZ[name]
+        return float(power[(freqs >= lo) & (freqs < min(hi, band_hz))].sum())
+
+    line = energy("line")
+    if line <= 0:
+        return band_hz
+    at_edge, past = power_db(energy("edge") / line), power_db(energy("past") / line)
+    return NARROWBAND_HZ if at_edge > _NARROW_EDGE_DB and past < _NARROW_PAST_DB else band_hz
 
 
 def mel_filters(*, sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
@@ -254,7 +293,9 @@ def measure_voice(framed: Framed, activity: SpeechActivity, settings: Settings, 
     """Loudness (dBFS over speech frames), pitch median/SD, alpha ratio and voice quality over voiced speech frames.
 
     ``band_hz``: the recording's upper frequency limit (half the file's own sample rate: 4 kHz for a telephone
-    recording resampled to 16 kHz); the voice quality is measured below it. Default: half the analysis rate.
+    recording resampled to 16 kHz); lowered to 4 kHz when the voice holds no sound above it (telephone speech
+    in a wideband file, :func:`content_band_hz`). The voice quality is measured below it. Default: half the
+    analysis rate.
 
     Reads the signal once more, block by block (the pitch of the speech frames and the spectra of a sample of
     voiced and of noise frames); the rest is computed on the per-frame arrays.
@@ -270,14 +311,16 @@ def measure_voice(framed: Framed, activity: SpeechActivity, settings: Settings, 
         speech_power = max(speech_power - framed.power[noise].mean(), 0.1 * speech_power)
     loudness = power_db(speech_power)
     median, sd = pitch_stats(track, outlier_st=settings.pitch_outlier_st)
-    band = float(min(band_hz or framed.sr / 2, framed.sr / 2))
+    spectrum = _voiced_spectrum(voiced_windows[:, :-1], noise_windows)
+    band = content_band_hz(spectrum, framed.frame_length, framed.sr,
+                           float(min(band_hz or framed.sr / 2, framed.sr / 2)))
     h1_a3, brightness = _voice_quality(voiced_windows, noise_windows, framed.sr, band)
     return VoiceMeasures(
         segments=_segment_tone(framed, activity, track),
         loudness_db=loudness,
         pitch_median_hz=median,
         pitch_sd_st=sd,
-        alpha_ratio_db=_alpha_ratio(voiced_windows[:, :-1], noise_windows, framed.sr),
+        alpha_ratio_db=_alpha_ratio(spectrum, framed.frame_length, framed.sr),
         h1_a3_db=h1_a3,
         brightness_db=brightness,
         band_hz=band,
