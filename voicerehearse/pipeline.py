@@ -26,7 +26,7 @@ from voicerehearse.delivery import flags_for, judge
 from voicerehearse.errors import BaselineError, ConfigError, TranscriptFormatError
 from voicerehearse.settings import DEFAULTS, Settings
 from voicerehearse.types import (BASELINE_MEASURES, Analysis, Audio, Baseline, Interruption, StereoMetrics,
-                                 StyleScores, Transcript, Verdict)
+                                 StyleScores, ToneMetrics, Transcript, Verdict)
 
 
 @dataclass(frozen=True)
@@ -95,11 +95,15 @@ def measure_baseline(path: str | os.PathLike, settings: Settings = DEFAULTS) -> 
     return baseline_from_audio(open_audio(path, settings=settings), Path(path).name, settings)
 
 
+def _baseline(voice: VoiceMeasures | ToneMetrics, articulation_rate: float | None, source: str) -> Baseline:
+    """A :class:`Baseline` of the tone measures ``voice`` (raw or as an analysis reports them) and the pace."""
+    return Baseline(source=source, articulation_rate=articulation_rate,
+                    **{f: getattr(voice, f) for f in BASELINE_MEASURES if f != "articulation_rate"})
+
+
 def baseline_from_analysis(analysis: Analysis, source: str) -> Baseline:
     """The measures of an analysed neutral read as a :class:`Baseline` (what :func:`baseline_from_audio` gives)."""
-    t = analysis.tone
-    return Baseline(source=source, articulation_rate=analysis.pace.articulation_rate,
-                    **{f: getattr(t, f) for f in BASELINE_MEASURES if f != "articulation_rate"})
+    return _baseline(analysis.tone, analysis.pace.articulation_rate, source)
 
 
 def baseline_from_audio(audio: Audio | AudioStream, source: str, settings: Settings = DEFAULTS) -> Baseline:
@@ -108,9 +112,7 @@ def baseline_from_audio(audio: Audio | AudioStream, source: str, settings: Setti
     activity, voice, nuclei, has_voice = _voice(framed, settings, band_hz=_band_hz(audio, settings))
     if not has_voice:
         raise BaselineError(f"{source}: the baseline recording holds no speech")
-    pace = pace_metrics(nuclei, activity=activity, transcript=None)
-    return Baseline(source=source, articulation_rate=pace.articulation_rate,
-                    **{f: getattr(voice, f) for f in BASELINE_MEASURES if f != "articulation_rate"})
+    return _baseline(voice, pace_metrics(nuclei, activity=activity, transcript=None).articulation_rate, source)
 
 
 def analyze_audio(

@@ -360,9 +360,9 @@ def _delta(value, reference):
 def tone_metrics(voice: VoiceMeasures, *, baseline: Baseline | None, settings: Settings) -> ToneMetrics:
     """Compare measures with the baseline; without one, loudness is taken against ``default_loudness_dbfs``
     and pitch level / effort / voice quality deltas stay unknown (None)."""
+    ref_h1_a3 = ref_bright = None
     if baseline is None:
         ref_loud, ref_pitch, ref_alpha, source = settings.default_loudness_dbfs, None, None, "absolute defaults"
-        ref_h1_a3 = ref_bright = None
     else:
         ref_loud, ref_pitch, ref_alpha, source = (
             baseline.loudness_db,
@@ -370,7 +370,6 @@ def tone_metrics(voice: VoiceMeasures, *, baseline: Baseline | None, settings: S
             baseline.alpha_ratio_db,
             baseline.source,
         )
-        ref_h1_a3 = ref_bright = None
         if same_band(voice.band_hz, baseline.band_hz):  # a telephone take is not compared with a headset read
             ref_h1_a3, ref_bright = baseline.h1_a3_db, baseline.brightness_db
     pitch_delta = None
