@@ -28,9 +28,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evaluate_delivery as ev  # noqa: E402  (same folder)
+import fit_delivery as fd  # noqa: E402  (same folder: the product fit's targets and sample weights)
 
-TARGET = {"aggressive": 0, "passive": 1, "neutral": 2, "other_high_arousal": 2}
-NAMES = ("aggressive", "passive", "assertive")
+NAMES = ("aggressive", "passive", "assertive")  # fd.TARGET's indices
 
 
 def functionals(clips):
@@ -58,18 +58,6 @@ def pairs(clips, feats):
             neutral[c.speaker].append(c.path)
     return [(c, feats[c.path] - feats[b]) for c in clips if c.path in feats
             for b in neutral[c.speaker] if b != c.path]
-
-
-def weights(rows, happy_weight=0.5):
-    """As fit_delivery.sample_weights: corpora and classes weigh the same, each clip once, happy at half weight."""
-    per_clip, groups = defaultdict(int), defaultdict(float)
-    for c, _ in rows:
-        per_clip[c] += 1
-    for c in per_clip:
-        groups[c.corpus, c.target] += 1
-    w = np.array([(happy_weight if c.target == "other_high_arousal" else 1.0) / per_clip[c] / groups[c.corpus, c.target]
-                  for c, _ in rows])
-    return w / w.mean()
 
 
 def spread(x, rows, mask):
@@ -117,8 +105,8 @@ def main(argv=None) -> int:
         print("no clip has a neutral baseline clip of the same speaker: nothing to measure", file=sys.stderr)
         return 1
     x = np.array([d for _, d in rows])
-    y = np.array([TARGET[c.target] for c, _ in rows])
-    w = weights(rows)
+    y = np.array([fd.TARGET[c.target] for c, _ in rows])
+    w = fd.sample_weights(rows, 0.5)
     corpus = np.array([c.corpus for c, _ in rows])
     for c in args.c:
         overall, by_corpus, _ = ev.evaluate(held_out(rows, x, y, w, corpus, c))
@@ -131,7 +119,7 @@ def main(argv=None) -> int:
         if len(set(speakers)) < 3:
             continue
         sub = [r for r, keep in zip(rows, m) if keep]
-        overall, _, _ = ev.evaluate(held_out(sub, x[m], y[m], weights(sub), speakers, min(args.c)))
+        overall, _, _ = ev.evaluate(held_out(sub, x[m], y[m], fd.sample_weights(sub, 0.5), speakers, min(args.c)))
         print(f"within {name}, leave one speaker out (C={min(args.c):g}): {overall.summary()}")
     return 0
 

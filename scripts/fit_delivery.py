@@ -73,15 +73,17 @@ def design(rows, settings):
 
 
 def sample_weights(rows, happy_weight):
-    """Each corpus weighs the same, each class the same within it, each clip once (its pairs share)."""
+    """Each corpus weighs the same, each class the same within it, each clip once (its pairs share); happy speech
+    at ``happy_weight``. ``rows``: tuples whose first item is the clip (whatever follows it)."""
+    clips = [row[0] for row in rows]
     per_clip = defaultdict(int)
-    for clip, _, _ in rows:
+    for clip in clips:
         per_clip[clip] += 1
     groups = defaultdict(float)
     for clip in per_clip:
         groups[clip.corpus, clip.target] += 1
-    w = np.array([1.0 / per_clip[clip] / groups[clip.corpus, clip.target] for clip, _, _ in rows])
-    w *= np.array([happy_weight if clip.target == "other_high_arousal" else 1.0 for clip, _, _ in rows])
+    w = np.array([1.0 / per_clip[clip] / groups[clip.corpus, clip.target] for clip in clips])
+    w *= np.array([happy_weight if clip.target == "other_high_arousal" else 1.0 for clip in clips])
     return w / w.mean()
 
 
