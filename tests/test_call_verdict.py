@@ -47,20 +47,25 @@ def test_talking_over_for_long_is_an_interruption_even_if_the_customer_goes_on()
     assert len(_interruptions(a)) == 1
 
 
-def _leaky_call(agent_parts, customer_parts, leak_db, total_s=12.0):
-    """Each channel also carries the other side ``leak_db`` down (a shared handset, a line echo)."""
+def _leaky_call(agent_parts, customer_parts, leak_db, total_s=12.0, delay_s=0.0):
+    """Each channel also carries the other side ``leak_db`` down and ``delay_s`` late (a shared handset at once,
+    a line echo later)."""
     agent = place(total_s, *[(t, voice(d, f0=130, syllable_hz=4, seed=i)) for i, (t, d) in enumerate(agent_parts)])
     customer = place(total_s, *[(t, voice(d, f0=210, syllable_hz=3, seed=10 + i))
                                 for i, (t, d) in enumerate(customer_parts)])
-    g = 10 ** (leak_db / 20)
-    stereo = np.stack([agent + g * customer + noise(total_s, -70), customer + g * agent + noise(total_s, -70, seed=2)])
+    g, lag = 10 ** (leak_db / 20), round(delay_s * SR)
+    late = lambda y: np.concatenate([np.zeros(lag, y.dtype), y[:y.size - lag]])  # noqa: E731
+    stereo = np.stack([agent + g * late(customer) + noise(total_s, -70),
+                       customer + g * late(agent) + noise(total_s, -70, seed=2)])
     return analyze_audio(from_array(stereo.astype(np.float32), SR, keep_channels=True), settings=S, stereo=LAYOUT)
 
 
-def test_crosstalk_of_the_other_side_is_not_talk_over():
-    """Turns that take each other in order, each channel hearing the other 18 dB down: no talk-overs, and each
-    side's speaking time is its own turns (without the crosstalk check both sides speak the whole call)."""
-    a = _leaky_call([(4.2, 3.0)], [(0.5, 3.5), (7.8, 3.0)], leak_db=-18)
+@pytest.mark.parametrize("leak_db, delay_s", [(-18, 0.0), (-10, 0.0), (-18, 0.047), (-10, 0.12), (-18, 0.3)])
+def test_crosstalk_of_the_other_side_is_not_talk_over(leak_db, delay_s):
+    """Turns that take each other in order, each channel hearing the other 18 or 10 dB down, at once or as a line
+    echo up to 0.3 s late: no talk-overs, and each side's speaking time is its own turns (without the crosstalk
+    check both sides speak the whole call; a check at lag 0 only lost to echoes 20 ms late or more)."""
+    a = _leaky_call([(4.2, 3.0)], [(0.5, 3.5), (7.8, 3.0)], leak_db=leak_db, delay_s=delay_s)
     assert a.stereo.talk_overs == ()
     sides = {s.side: s for s in a.stereo.sides}
     assert sides["agent"].speaking_time_s == pytest.approx(3.0, abs=0.3)
@@ -68,8 +73,9 @@ def test_crosstalk_of_the_other_side_is_not_talk_over():
     assert a.delivery.label == "assertive"
 
 
-def test_cutting_in_is_still_heard_through_crosstalk():
-    a = _leaky_call([(3.0, 5.0)], [(0.5, 4.5)], leak_db=-18)
+@pytest.mark.parametrize("delay_s", [0.0, 0.12])
+def test_cutting_in_is_still_heard_through_crosstalk(delay_s):
+    a = _leaky_call([(3.0, 5.0)], [(0.5, 4.5)], leak_db=-18, delay_s=delay_s)
     found = _interruptions(a)
     assert len(found) == 1 and found[0].start == pytest.approx(3.0, abs=0.1)
 

@@ -84,6 +84,7 @@ class Settings:
     # --- two-channel calls
     monologue_gap_s: float = _s(1.5, "stereo", "Gaps shorter than this (with no reply from the other side) keep a monologue going.", 0.1, 30.0)
     crosstalk_margin_db: float = _s(8.0, "stereo", "In a two-channel call, a side speaks only where its channel is this much louder than the other side's measured crosstalk.", 0.0, 40.0)
+    crosstalk_max_delay_s: float = _s(0.5, "stereo", "In a two-channel call, the other side's crosstalk is looked for up to this late (a line echo arrives tens to hundreds of ms after the voice).", 0.0, 2.0)
     same_sound_crosstalk_db: float = _s(-6.0, "stereo", "Two channels that each hold the other this loud or louder carry the same sound: not a two-channel call (an error).", -40.0, 0.0)
     call_overlap_min_s: float = _s(0.6, "stereo", "In a call, an agent overlap at a turn change shorter than this is a natural hand-over, not an interruption.", 0.0, 5.0)
     backchannel_max_s: float = _s(1.0, "stereo", "In a call, an agent burst shorter than this while the customer keeps talking is a backchannel ('mm-hmm'), not an interruption.", 0.1, 5.0)

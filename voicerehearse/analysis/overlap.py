@@ -5,9 +5,10 @@ signal is known, so its delay is found by cross-correlation, its level at the mi
 and a frame only counts as the trainee when the mic is ``bleed_margin_db`` louder than the predicted bleed.
 
 Crosstalk: in a two-channel call each side's channel often carries the other side too (echo, a shared
-handset), quieter. How much is measured on the frames where the other side speaks, and a frame is a side's
-own speech only when it is ``crosstalk_margin_db`` above what leaks in. Two channels carrying the same sound
-are not a two-channel call at all: that is an error, not a call full of talk-overs.
+handset at once, a line echo later), quieter. How much and how late is measured on the frames where the other
+side speaks, and a frame is a side's own speech only when it is ``crosstalk_margin_db`` above what leaks in as it
+arrives. Two channels carrying the same sound are not a two-channel call at all: that is an error, not a call full
+of talk-overs.
 """
 
 from __future__ import annotations
@@ -222,42 +223,78 @@ def _longest_monologue(own: tuple[Span, ...], other: tuple[Span, ...], gap_s: fl
 
 _LEAK_TOLERANCE_DB = 3.0  # a crosstalk holds the other side at a steady level: its frames lie this close ...
 _LEAK_MIN_SHARE = 1 / 3  # ... for at least this share of the other side's speech (two talkers at once do not)
+_LAG_SEARCH_FRAMES = 20_000  # the delay is found on at most this many of the source's speech frames, evenly spread
+_DELAY_MIN_GAIN = 0.1  # a delay is taken over none only when this much more of the frames hold steady at it
 
 
-def crosstalk_db(into: Framed, source: Framed, source_speaks: np.ndarray) -> float | None:
-    """How loud the speech of ``source`` is in the channel ``into``, against its own channel (dB; 0 = the same
-    sound), or None when there is no steady crosstalk to measure.
+@dataclass(frozen=True)
+class Crosstalk:
+    """The other side as one channel carries it: how loud against its own channel, and how late."""
 
-    The estimate is the 25th percentile of the level difference over the frames ``source_speaks`` (the low
-    percentile keeps frames where ``into``'s own talker speaks at the same time out of it; when ``into``'s noise
-    floor lies above the leak it gives that floor). It counts only when a third of those frames lie within 3 dB
-    of it: a crosstalk follows its source syllable by syllable, two people talking at once do not.
+    db: float  # 0 = the same sound
+    delay_s: float
+
+
+def crosstalk(into: Framed, source: Framed, source_speaks: np.ndarray, *, max_delay_s: float = 0.5
+              ) -> Crosstalk | None:
+    """How loud and how late the speech of ``source`` is in the channel ``into`` (a shared handset: at once; a
+    line echo: tens to hundreds of ms later), or None when there is no steady crosstalk to measure.
+
+    For each delay up to ``max_delay_s`` (one frame hop apart) the level difference is taken over the frames
+    ``source_speaks``; its 25th percentile is the leak (the low percentile keeps frames where ``into``'s own
+    talker speaks at the same time out of it; when ``into``'s noise floor lies above the leak it gives that
+    floor). A delay counts only when a third of those frames lie within 3 dB of its leak (a crosstalk follows
+    its source syllable by syllable, two people talking at once do not); the steadiest delay wins.
 
     >>> from voicerehearse.analysis.frames import frame_power
     >>> rng = np.random.default_rng(0)
     >>> talk = (rng.standard_normal(16000) * 0.1 * np.sin(np.linspace(0, 20, 16000)) ** 2).astype(np.float32)
-    >>> a = frame_power(0.1 * talk, sr=16000, frame_length=512, hop_length=160)  # the other side 20 dB down
+    >>> echo = np.concatenate([np.zeros(1280, np.float32), 0.1 * talk[:-1280]])  # 20 dB down, 80 ms late
+    >>> a = frame_power(echo, sr=16000, frame_length=512, hop_length=160)
     >>> b = frame_power(talk, sr=16000, frame_length=512, hop_length=160)
-    >>> round(crosstalk_db(a, b, b.db > -60))
-    -20
+    >>> found = crosstalk(a, b, b.db > -60)
+    >>> round(found.db), found.delay_s
+    (-20, 0.08)
     """
-    return _leak_db(into.db, source.db, source_speaks)
+    return _leak(into.db, source.db, source_speaks, round(max_delay_s / source.hop_s), source.hop_s)
 
 
-def _leak_db(into_db: np.ndarray, source_db: np.ndarray, source_speaks: np.ndarray) -> float | None:
-    if not source_speaks.any():
+def _delayed(db: np.ndarray, lag: int) -> np.ndarray:
+    """``db`` ``lag`` frames later: frame t holds frame t - lag (digital silence before the start)."""
+    if lag == 0:
+        return db
+    out = np.full_like(db, FLOOR_DB)
+    out[lag:] = db[:-lag]
+    return out
+
+
+def _leak(into_db: np.ndarray, source_db: np.ndarray, source_speaks: np.ndarray, max_lag: int, hop_s: float
+          ) -> Crosstalk | None:
+    speaks = np.flatnonzero(source_speaks)
+    if not speaks.size:
         return None
-    d = into_db[source_speaks] - source_db[source_speaks]
-    leak = float(np.percentile(d, 25))
-    return leak if np.mean(np.abs(d - leak) <= _LEAK_TOLERANCE_DB) >= _LEAK_MIN_SHARE else None
+    sample = speaks[:: max(1, speaks.size // _LAG_SEARCH_FRAMES)]  # the delay search on an even subset
+    shares = []  # per delay in frames: the share of frames within the tolerance of its leak
+    for lag in range(min(max_lag, into_db.size - 1) + 1):
+        at = sample[sample + lag < into_db.size]
+        d = into_db[at + lag] - source_db[at]
+        shares.append(float(np.mean(np.abs(d - np.percentile(d, 25)) <= _LEAK_TOLERANCE_DB)) if d.size else 0.0)
+    lag = int(np.argmax(shares))  # the steadiest; at once unless a delay is clearly steadier (a periodic voice
+    if shares[lag] < shares[0] + _DELAY_MIN_GAIN:  # repeats itself one syllable later)
+        lag = 0
+    if shares[lag] < _LEAK_MIN_SHARE:
+        return None
+    at = speaks[speaks + lag < into_db.size]  # the level on every speech frame at the found delay
+    return Crosstalk(float(np.percentile(into_db[at + lag] - source_db[at], 25)), round(lag * hop_s, 3))
 
 
 def call_speech_masks(agent: Framed, customer: Framed, settings: Settings, *, name: str = "the call"
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Frames where each side speaks in its own channel: speech by level, and ``crosstalk_margin_db`` louder than
-    the other side's steady crosstalk (:func:`crosstalk_db`), however loud: an agent channel that records both
-    sides keeps only the agent. Raises ConfigError when the two channels carry the same sound (each holds the
-    other at ``same_sound_crosstalk_db`` or louder): a mono recording saved as two channels.
+    the other side's steady crosstalk (:func:`crosstalk`) as it arrives, however loud and up to
+    ``crosstalk_max_delay_s`` late: an agent channel that records both sides keeps only the agent, a line echo is
+    not a talk-over. Raises ConfigError when the two channels carry the same sound (each holds the other at
+    ``same_sound_crosstalk_db`` or louder): a mono recording saved as two channels.
 
     >>> from voicerehearse.analysis.frames import frame_power
     >>> from voicerehearse.settings import DEFAULTS
@@ -276,16 +313,20 @@ def call_speech_masks(agent: Framed, customer: Framed, settings: Settings, *, na
 
     agent_db, customer_db = agent.db, customer.db  # each computed once: a 3-hour call has a million frames
     agent_speaks, customer_speaks = by_level(agent_db), by_level(customer_db)
-    into_agent = _leak_db(agent_db, customer_db, customer_speaks)
-    into_customer = _leak_db(customer_db, agent_db, agent_speaks)
+    max_lag = round(settings.crosstalk_max_delay_s / agent.hop_s)
+    into_agent = _leak(agent_db, customer_db, customer_speaks, max_lag, agent.hop_s)
+    into_customer = _leak(customer_db, agent_db, agent_speaks, max_lag, agent.hop_s)
     loud = settings.same_sound_crosstalk_db
-    if into_agent is not None and into_customer is not None and min(into_agent, into_customer) > loud:
+    if into_agent is not None and into_customer is not None and min(into_agent.db, into_customer.db) > loud:
         raise ConfigError(f"{name}: the two channels carry the same sound (each holds the other at "
-                          f"{round(min(into_agent, into_customer), 1) + 0.0:+.1f} dB), so they are not the agent and "
-                          f"the customer apart: leave out the stereo layout", field="stereo")
+                          f"{round(min(into_agent.db, into_customer.db), 1) + 0.0:+.1f} dB), so they are not the "
+                          f"agent and the customer apart: leave out the stereo layout", field="stereo")
 
-    def own_only(mask: np.ndarray, own_db: np.ndarray, other_db: np.ndarray, leak: float | None) -> np.ndarray:
-        return mask if leak is None else mask & (own_db > other_db + (leak + settings.crosstalk_margin_db))
+    def own_only(mask: np.ndarray, own_db: np.ndarray, other_db: np.ndarray, leak: Crosstalk | None) -> np.ndarray:
+        if leak is None:
+            return mask
+        arriving = _delayed(other_db, round(leak.delay_s / agent.hop_s))  # the other side as it reaches this one
+        return mask & (own_db > arriving + (leak.db + settings.crosstalk_margin_db))
 
     return (own_only(agent_speaks, agent_db, customer_db, into_agent),
             own_only(customer_speaks, customer_db, agent_db, into_customer))
