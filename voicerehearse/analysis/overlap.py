@@ -235,28 +235,29 @@ class Crosstalk:
     delay_s: float
 
 
-def crosstalk(into: Framed, source: Framed, source_speaks: np.ndarray, *, max_delay_s: float = 0.5
-              ) -> Crosstalk | None:
+def crosstalk(into: Framed, source: Framed, source_speaks: np.ndarray, *, settings: Settings) -> Crosstalk | None:
     """How loud and how late the speech of ``source`` is in the channel ``into`` (a shared handset: at once; a
     line echo: tens to hundreds of ms later), or None when there is no steady crosstalk to measure.
 
-    For each delay up to ``max_delay_s`` (one frame hop apart) the level difference is taken over the frames
-    ``source_speaks``; its 25th percentile is the leak (the low percentile keeps frames where ``into``'s own
+    For each delay up to ``crosstalk_max_delay_s`` (one frame hop apart) the level difference is taken over the
+    frames ``source_speaks``; its 25th percentile is the leak (the low percentile keeps frames where ``into``'s own
     talker speaks at the same time out of it; when ``into``'s noise floor lies above the leak it gives that
     floor). A delay counts only when a third of those frames lie within 3 dB of its leak (a crosstalk follows
     its source syllable by syllable, two people talking at once do not); the steadiest delay wins.
 
     >>> from voicerehearse.analysis.frames import frame_power
+    >>> from voicerehearse.settings import DEFAULTS
     >>> rng = np.random.default_rng(0)
     >>> talk = (rng.standard_normal(16000) * 0.1 * np.sin(np.linspace(0, 20, 16000)) ** 2).astype(np.float32)
     >>> echo = np.concatenate([np.zeros(1280, np.float32), 0.1 * talk[:-1280]])  # 20 dB down, 80 ms late
     >>> a = frame_power(echo, sr=16000, frame_length=512, hop_length=160)
     >>> b = frame_power(talk, sr=16000, frame_length=512, hop_length=160)
-    >>> found = crosstalk(a, b, b.db > -60)
+    >>> found = crosstalk(a, b, b.db > -60, settings=DEFAULTS)
     >>> round(found.db), found.delay_s
     (-20, 0.08)
     """
-    return _leak(into.db, source.db, source_speaks, round(max_delay_s / source.hop_s), source.hop_s)
+    max_lag = round(settings.crosstalk_max_delay_s / source.hop_s)
+    return _leak(into.db, source.db, source_speaks, max_lag, source.hop_s)
 
 
 def _delayed(db: np.ndarray, lag: int) -> np.ndarray:
