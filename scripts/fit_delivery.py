@@ -134,6 +134,28 @@ def fit_free(x, y, w, l2):
     return np.array([res.x[0], res.x[1], 0.0]), np.column_stack([res.x[2:].reshape(n, 2), np.zeros(n)])
 
 
+def calibration(judged, bins=(0.5, 0.8)):
+    """How far ``delivery.confidence`` can be trusted: ``judged`` = (clip, label, confidence) judged out of sample.
+    Happy clips have no one right style and are left out; each corpus and class weighs the same (as in the fit).
+    Returns one line: expected calibration error (10 bins) and, per confidence band, how often the verdict was right."""
+    judged = [j for j in judged if j[0].target in ev.EXPECTED]
+    w = sample_weights(judged, 1.0)
+    sure = np.array([j[2] for j in judged])
+    right = np.array([j[1] == ev.EXPECTED[j[0].target] for j in judged], float)
+    idx = np.minimum((sure * 10).astype(int), 9)
+    ece = sum(abs(np.average(sure[idx == k], weights=w[idx == k]) - np.average(right[idx == k], weights=w[idx == k]))
+              * w[idx == k].sum() for k in range(10) if (idx == k).any()) / w.sum()
+    edges = (0.0, *bins, 1.01)
+    bands = []
+    for lo, hi in zip(edges, edges[1:]):
+        m = (sure >= lo) & (sure < hi)
+        if m.any():
+            bands.append(f"{lo:.0%}-{min(hi, 1):.0%} sure: right {np.average(right[m], weights=w[m]):.2f} "
+                         f"of {w[m].sum() / w.sum():.0%}")
+    return f"ECE {ece:.3f}  mean {np.average(sure, weights=w):.2f} vs right {np.average(right, weights=w):.2f}  " + \
+        "  ".join(bands)
+
+
 def model_text(prior, weights, figures, settings_used, note):
     lines = [
         "# Fitted weights of the delivery verdict: written by scripts/fit_delivery.py, read by voicerehearse.delivery.",
@@ -185,7 +207,7 @@ def main(argv=None) -> int:
     pooled = spreads(deltas, corpora)
     print(f"  pooled     {pooled}")
 
-    held_labels = []
+    held_labels, held_sure = [], []
     for corpus in corpora:
         train_c = [c for c in corpora if c != corpus]
         fold_settings = load_settings(overrides={**spreads(deltas, train_c), **overrides})
@@ -201,11 +223,15 @@ def main(argv=None) -> int:
         try:
             for clip, a, b in rows:
                 if clip.corpus == corpus:
-                    held_labels.append((clip, rejudge(a, b, fold_settings).delivery.label))
+                    verdict = rejudge(a, b, fold_settings).delivery
+                    held_labels.append((clip, verdict.label))
+                    held_sure.append((clip, verdict.label, verdict.confidence))
         finally:
             delivery._model = original
     overall, by_corpus, by_speaker = ev.evaluate(held_labels)
     ev.print_report("leave-one-corpus-out (one-sentence baseline)", overall, by_corpus, by_speaker, False)
+    sure = calibration(held_sure)
+    print(f"confidence, leave-one-corpus-out: {sure}")
 
     if args.free_signs:
         free_labels = []
@@ -228,7 +254,8 @@ def main(argv=None) -> int:
     print("fitted on all corpora: prior", {k: round(v, 3) for k, v in prior.items()})
     print("  weights", {k: round(v, 3) for k, v in weights.items()})
     if args.write:
-        figures = {"loco_all": overall.summary(), **{f"loco_{c}": by_corpus[c].summary() for c in sorted(by_corpus)}}
+        figures = {"loco_all": overall.summary(), **{f"loco_{c}": by_corpus[c].summary() for c in sorted(by_corpus)},
+                   "loco_confidence": sure}
         used = {**pooled, "cue_threshold_spreads": final_settings.cue_threshold_spreads}
         note = (f"{', '.join(corpora)}; one-sentence baseline; happy taught as assertive x{args.happy_weight}; "
                 f"prior shift {args.prior_shift:+g}")

@@ -71,9 +71,10 @@ def test_vtt_is_valid_webvtt(stored):
 
 
 def test_html_is_self_contained_and_escaped(stored):
-    store, sid, _ = stored
+    store, sid, take = stored
     page = render(load_report(store, sid), "html")
     assert page.startswith("<!doctype html>")
+    assert page.count(f'{100 * take["record"]["delivery"]["confidence"]:.0f} % sure</small>') == 2  # by each verdict
     assert "<script" not in page  # no scripts at all, and the comment's markup is escaped
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Dana &amp; &lt;Co&gt;" in page

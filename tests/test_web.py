@@ -179,9 +179,11 @@ def test_every_page_renders_for_a_coach(env, coach):
         assert coach.get(path).status_code == 200, path
 
 
-def test_session_page_shows_verdict_reasons_flags_and_words(env, coach):
+def test_session_page_shows_verdict_reasons_flags_and_words(env, coach, take):
     page = coach.get(f"/sessions/{env['dana_session']}").get_data(as_text=True)
     assert "pill aggressive" in page
+    sure = take["record"]["delivery"]["confidence"]
+    assert 0.34 <= sure <= 1 and f'{100 * sure:.0f} % sure</span>' in page  # how sure the verdict is, beside it
     assert "interruption" in page and "raised voice" in page
     assert 'class="word" data-start="2.6"' in page
     assert 'data-seek="2.6' in page  # flags seek

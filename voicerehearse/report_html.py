@@ -19,7 +19,7 @@ _HTML_TEMPLATE = """<!doctype html>
 <style>
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2933;max-width:56rem;margin:2rem auto;padding:0 1rem}
 h1{font-size:1.5rem;margin-bottom:.2rem} h2{font-size:1.15rem;margin:1.6rem 0 .4rem}
-.meta{color:#52606d} .card{border:1px solid #d9e2ec;border-radius:8px;padding:1rem;margin:1rem 0}
+.meta,.sure{color:#52606d} .sure{font-weight:400} .card{border:1px solid #d9e2ec;border-radius:8px;padding:1rem;margin:1rem 0}
 .verdict{display:inline-block;padding:.1rem .6rem;border-radius:999px;color:#fff;font-weight:600}
 {% for s, c in colours.items() %}.{{ s }}{background:{{ c }}}{% endfor %}.none{background:{{ neutral }}}
 table{border-collapse:collapse;width:100%;margin:.4rem 0} td,th{border-bottom:1px solid #e4e7eb;padding:.25rem .4rem;text-align:left;vertical-align:top}
@@ -51,7 +51,7 @@ svg.chart .axis{font-size:11px;fill:#627d98} svg.chart .value{font-size:10px;fil
 {% if charts %}<div class="charts">{% for c in charts %}<div>{{ c }}</div>{% endfor %}</div>{% endif %}
 {% for t in r.turns %}{% set a = t.analysis %}{% set label = a.delivery.label if a else none %}
 <section class="card">
-<h2>Turn {{ t.index + 1 }}{% if t.take %} (take {{ t.take }}){% endif %} <span class="verdict {{ label if label in colours else 'none' }}">{{ label or 'not analysed' }}</span></h2>
+<h2>Turn {{ t.index + 1 }}{% if t.take %} (take {{ t.take }}){% endif %} <span class="verdict {{ label if label in colours else 'none' }}">{{ label or 'not analysed' }}</span>{% if label in colours and a.delivery.confidence is not none %} <small class="sure">{{ '%.0f'|format(100 * a.delivery.confidence) }} % sure</small>{% endif %}</h2>
 {% if t.customer_text %}<blockquote>Customer: {{ t.customer_text }}</blockquote>{% endif %}
 {% if t.transcript_label %}<p class="rough-label" data-label="rough-transcript">&#9888; {{ t.transcript_label }}</p>{% endif %}
 {% if t.words %}<p class="reply{{ ' rough' if t.transcript_label }}"><strong>Reply{{ ' (rough transcript)' if t.transcript_label }}:</strong> {% for w in t.words %}{% if w.low_confidence(low_conf) %}<span class="low-conf" title="confidence {{ '%.2f'|format(w.conf) }}">{{ w.word }}</span>{% else %}{{ w.word }}{% endif %}{{ ' ' if not loop.last }}{% endfor %}</p>
