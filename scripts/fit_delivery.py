@@ -24,7 +24,6 @@ import math
 import pickle
 import sys
 from collections import defaultdict
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -33,13 +32,13 @@ from scipy.optimize import minimize
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import evaluate_delivery as ev  # noqa: E402  (same folder)
 
-from voicerehearse import delivery  # noqa: E402
+from voicerehearse import delivery, delivery_fit  # noqa: E402
+from voicerehearse.delivery_fit import CUES, fit  # noqa: E402
 from voicerehearse.pipeline import rejudge  # noqa: E402
 from voicerehearse.settings import load_settings  # noqa: E402
 
-CUES = [c.name for c in delivery.ACOUSTIC_CUES]
-STYLE_OF = {c.name: c.style for c in delivery.ACOUSTIC_CUES}
 TARGET = {"aggressive": 0, "passive": 1, "neutral": 2, "other_high_arousal": 2}
+FIGURES_NOTE = "leave-one-corpus-out on the data above (each held corpus judged by weights fitted on the rest)"
 SPREAD_SETTING = {c.measure: c.spread_setting for c in delivery.ACOUSTIC_CUES}  # measure -> its spread's setting
 
 
@@ -64,12 +63,8 @@ def spreads(pairs, corpora):
 
 
 def design(rows, settings):
-    """Excess matrix (pairs x cues) with the product's own feature code."""
-    x = np.zeros((len(rows), len(CUES)))
-    for i, (clip, a, b) in enumerate(rows):
-        excess = delivery.cue_excess(a.tone, a.pace, b, settings)
-        x[i] = [excess.get(c, 0.0) for c in CUES]
-    return x
+    """Excess matrix (pairs x cues) of (clip, analysis, baseline) rows, with the product's own feature code."""
+    return delivery_fit.design([(a.tone, a.pace, b) for _, a, b in rows], settings)
 
 
 def sample_weights(rows, happy_weight):
@@ -85,32 +80,6 @@ def sample_weights(rows, happy_weight):
     w = np.array([1.0 / per_clip[clip] / groups[clip.corpus, clip.target] for clip in clips])
     w *= np.array([happy_weight if clip.target == "other_high_arousal" else 1.0 for clip in clips])
     return w / w.mean()
-
-
-def fit(x, y, w, l2):
-    """Intercepts for aggressive and passive, and one weight >= 0 per cue feeding its own style."""
-    owner = np.array([("aggressive", "passive", "assertive").index(STYLE_OF[c]) for c in CUES])
-    mask = np.zeros((len(CUES), 3))
-    mask[np.arange(len(CUES)), owner] = 1.0
-    onehot = np.eye(3)[y]
-
-    def loss(theta):
-        b = np.array([theta[0], theta[1], 0.0])
-        wts = theta[2:]
-        logits = b + x @ (mask * wts[:, None])
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
-        nll = -(w * np.log(np.maximum((p * onehot).sum(axis=1), 1e-12))).mean()
-        g_logits = (p - onehot) * w[:, None] / len(y)
-        grad_b = g_logits.sum(axis=0)[:2]
-        grad_w = ((x.T @ g_logits) * mask).sum(axis=1) + 2 * l2 * wts
-        return nll + l2 * (wts ** 2).sum(), np.concatenate([grad_b, grad_w])
-
-    theta0 = np.concatenate([[-1.0, -1.0], np.full(len(CUES), 0.5)])
-    bounds = [(None, None)] * 2 + [(0.0, None)] * len(CUES)
-    res = minimize(loss, theta0, jac=True, method="L-BFGS-B", bounds=bounds)
-    return {"aggressive": float(res.x[0]), "passive": float(res.x[1])}, dict(zip(CUES, map(float, res.x[2:])))
 
 
 def fit_free(x, y, w, l2):
@@ -154,28 +123,6 @@ def calibration(judged, bins=(0.5, 0.8)):
                          f"of {w[m].sum() / w.sum():.0%}")
     return f"ECE {ece:.3f}  mean {np.average(sure, weights=w):.2f} vs right {np.average(right, weights=w):.2f}  " + \
         "  ".join(bands)
-
-
-def model_text(prior, weights, figures, settings_used, note):
-    lines = [
-        "# Fitted weights of the delivery verdict: written by scripts/fit_delivery.py, read by voicerehearse.delivery.",
-        "# Score of a style = prior + sum over its cues of weight x (spreads past cue_threshold_spreads).",
-        f'version = "{date.today().isoformat()}"',
-        f'fitted_on = "{note}"',
-        "",
-        "[prior]  # assertive is the reference (0)",
-        *(f"{k} = {v:.3f}" for k, v in prior.items()),  # 3 decimals, as the contributions: scores add up exactly
-        "",
-        "[weights]",
-        *(f"{k} = {weights[k]:.4f}  # -> {STYLE_OF[k]}" for k in CUES),
-        "",
-        "[fitted_with]  # the settings these weights assume",
-        *(f"{k} = {v!r}" for k, v in settings_used.items()),
-        "",
-        "[figures]  # leave-one-corpus-out on the data above (each held corpus judged by weights fitted on the rest)",
-        *(f'{k} = "{v}"' for k, v in figures.items()),
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
@@ -259,7 +206,8 @@ def main(argv=None) -> int:
         used = {**pooled, "cue_threshold_spreads": final_settings.cue_threshold_spreads}
         note = (f"{', '.join(corpora)}; one-sentence baseline; happy taught as assertive x{args.happy_weight}; "
                 f"prior shift {args.prior_shift:+g}")
-        args.write.write_text(model_text(prior, weights, figures, used, note), encoding="utf-8")
+        args.write.write_text(delivery_fit.model_text(prior, weights, figures, used, note, FIGURES_NOTE),
+                               encoding="utf-8")
         print(f"wrote {args.write}")
     return 0
 
