@@ -56,7 +56,8 @@ def session_report(session: PracticeSession, coach_id: int | None = None, *,
     replies = replies_of(db, [c.id for t in session.turns for c in t.comments])
     turns = tuple(
         turn_report(t.id, t.index, t.customer_text, t.audio_path, t.analysis,
-                    tuple(comment_view(c, authors, replies.get(c.id, ())) for c in t.comments), settings=settings)
+                    tuple(comment_view(c, authors, replies.get(c.id, ())) for c in t.comments), settings=settings,
+                    coach_label=t.coach_label, coach_label_by=t.coach_label_by)
         for t in session.turns
     )
     return _reviewed(SessionReport(id=session.id, trainee=session.trainee.name, scenario_id=session.scenario_id,

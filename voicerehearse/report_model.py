@@ -121,6 +121,8 @@ class TurnReport:
     call_note: str | None = None  # e.g. "the sides are not separated" for a mono call
     redaction: Redaction | None = None  # an import's masking of spoken numbers
     take: int | None = None  # the take of a retried practice turn (2, 3...); None for a first take
+    coach_label: str | None = None  # the coach's own call of the delivery (a style), and whose it is
+    coach_label_by: str | None = None
     record: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # as stored: the JSON export
 
     @property
@@ -327,10 +329,11 @@ def _call_transcript(value) -> CallTranscript | None:
 
 
 def turn_report(turn_id: int, index: int, customer_text: str | None, audio_path: str, record: dict | None,
-                comments: tuple[CommentView, ...] = (), *, settings: Settings = DEFAULTS) -> TurnReport:
+                comments: tuple[CommentView, ...] = (), *, settings: Settings = DEFAULTS,
+                coach_label: str | None = None, coach_label_by: str | None = None) -> TurnReport:
     """Parse one stored record once: the analysis (schema voicerehearse.analysis/1) into the typed Analysis, and
     the sections the store keeps beside it (an import's ``call_transcript`` and ``redaction``, the practice
-    take). ``settings``: the call card's thresholds."""
+    take). ``settings``: the call card's thresholds; ``coach_label(_by)``: the coach's call, stored beside it."""
     record = record or {}
     analysis, error = analysis_of(record)
     call = _call_transcript(record.get("call_transcript"))
@@ -345,6 +348,7 @@ def turn_report(turn_id: int, index: int, customer_text: str | None, audio_path:
         comments=comments, events=turn_events(analysis) if analysis is not None else (), card=card,
         call=call_lines(call), call_note=call.note if call is not None else None,
         redaction=_section(Redaction, record.get("redaction")),
-        take=take if isinstance(take, int) and take > 1 else None, record=record,
+        take=take if isinstance(take, int) and take > 1 else None, coach_label=coach_label,
+        coach_label_by=coach_label_by, record=record,
     )
 

@@ -110,6 +110,11 @@ class Turn(Base):
     interrupted: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     helpful_phrases: Mapped[int | None] = mapped_column(Integer, nullable=True)  # assertive language cues
     problem_phrases: Mapped[int | None] = mapped_column(Integer, nullable=True)  # aggressive or passive ones
+    # the coach's own call of the delivery (a style, or None), who made it and when (0006): the labels a team's
+    # verdict is measured and refitted against (voicerehearse.team_verdict)
+    coach_label: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    coach_label_by: Mapped[str | None] = mapped_column(String(120), nullable=True)  # the coach's login name
+    coach_label_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     session: Mapped[PracticeSession] = relationship(back_populates="turns")
     comments: Mapped[list["Comment"]] = relationship(back_populates="turn", order_by="Comment.start_s",

@@ -3,7 +3,9 @@
 - status: a coach marks a session reviewed or shares it with the agent; the agent (a trainee login that sees the
   session) acknowledges it or disputes it with a reason;
 - scorecard: coaches only fill the manual criteria of the session's rubric (each coach's answers are kept apart);
-- replies: anyone who sees the session (the agent included) can reply to a comment.
+- replies: anyone who sees the session (the agent included) can reply to a comment;
+- the coach's call: a coach says which style a turn's delivery really was (or clears it), the label the team's
+  verdict is measured and refitted against (``voicerehearse verdict``).
 
 Forms answer with a redirect to the session page (303); JSON clients get JSON.
 """
@@ -16,6 +18,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_te
 from sqlalchemy import select
 
 from voicerehearse.errors import ConfigError
+from voicerehearse.labels import STYLES
 from voicerehearse.report import session_report
 from voicerehearse.report_model import analysis_of
 from voicerehearse.review import manual_answers, rubric_for
@@ -118,6 +121,22 @@ def save_scorecard(session_id: int):
     row.score_pct = card.score_pct if card is not None else None
     db.commit()
     return _done(practice.id, {**(_card_json(card) if card else {}), "anchor": "#scorecard"})
+
+
+@bp.post("/turns/<int:turn_id>/coach-label")
+def set_coach_label(turn_id: int):
+    """Coaches only: ``label`` = the style the delivery really was, or empty to clear the call."""
+    require_coach()
+    turn = get_turn_or_404(turn_id)
+    label = str(_payload().get("label") or "").strip() or None
+    if label is not None and label not in STYLES:
+        abort(400, description=f"Unknown style {label!r}: say {', '.join(STYLES)}, or nothing to clear the call.")
+    turn.coach_label = label
+    turn.coach_label_by = g.user.username if label else None
+    turn.coach_label_at = datetime.now(timezone.utc) if label else None
+    get_db().commit()
+    return _done(turn.session_id, {"turn": turn.id, "coach_label": label, "verdict": turn.label,
+                                   "anchor": f"#turn-{turn.id}"})
 
 
 @bp.get("/sessions/<int:session_id>/calibration")

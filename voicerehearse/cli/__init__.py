@@ -40,6 +40,8 @@ COMMANDS = {  # name -> ("module:attribute", short help: the first line of the c
     "db": ("voicerehearse.cli.db:db",
            "The store's database schema: upgrade it to the newest migration, or show where it stands."),
     "sessions": ("voicerehearse.cli.sessions:sessions", "Stored practice sessions and imported calls."),
+    "verdict": ("voicerehearse.cli.verdict:verdict",
+                "The verdict against your coaches' own calls, and a refit of its weights on them."),
     "worker": ("voicerehearse.cli.worker:worker",
                "Run queued jobs: each queued call upload is analysed and stored here."),
 }
