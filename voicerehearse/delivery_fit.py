@@ -8,7 +8,8 @@ and they add up to the score. ``anchor`` pulls the fit towards a model already i
 a team with a few dozen labelled turns moves the shipped weights rather than replacing them.
 
 >>> import numpy as np
->>> x = np.array([[2.0] + [0.0] * 13, [0.0] * 14, [0.0] * 14])  # a loud reply, then two calm ones
+>>> x = np.zeros((3, len(CUES)))
+>>> x[0, CUES.index("raised_voice")] = 2.0  # a loud reply, then two calm ones
 >>> prior, weights = fit(x, np.array([0, 2, 2]), np.ones(3), l2=0.01)
 >>> weights["raised_voice"] > 1.0, prior["aggressive"] < 0  # loudness argues for aggressive, calm replies are not
 (True, True)
@@ -26,8 +27,15 @@ from voicerehearse.settings import Settings
 
 CUES = tuple(c.name for c in delivery.ACOUSTIC_CUES)
 STYLE_OF = {c.name: c.style for c in delivery.ACOUSTIC_CUES}
-COLUMNS = ("aggressive", "passive", "assertive")  # logit columns; the targets ``y`` index them
+COLUMNS = ("aggressive", "passive", "assertive")  # logit columns (assertive, the reference, last); ``y`` indexes them
 _OWNER = np.array([COLUMNS.index(STYLE_OF[c]) for c in CUES])
+
+
+def _mask(weights: np.ndarray) -> np.ndarray:
+    """(cues x 3): each cue's weight in its own style's column, 0 elsewhere."""
+    mask = np.zeros((len(CUES), 3))
+    mask[np.arange(len(CUES)), _OWNER] = weights
+    return mask
 
 
 def design(pairs, settings: Settings) -> np.ndarray:
@@ -42,9 +50,7 @@ def design(pairs, settings: Settings) -> np.ndarray:
 def logits(x: np.ndarray, prior: dict[str, float], weights: dict[str, float],
            offset: np.ndarray | None = None) -> np.ndarray:
     """The three styles' scores (pairs x 3, in :data:`COLUMNS` order) for excess matrix ``x``."""
-    mask = np.zeros((len(CUES), 3))
-    mask[np.arange(len(CUES)), _OWNER] = [weights[c] for c in CUES]
-    out = np.array([prior["aggressive"], prior["passive"], 0.0]) + x @ mask
+    out = np.array([prior["aggressive"], prior["passive"], 0.0]) + x @ _mask(np.array([weights[c] for c in CUES]))
     return out if offset is None else out + offset
 
 
@@ -57,8 +63,7 @@ def fit(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float, *, offset: np.nd
     towards 0, or, with ``anchor`` = (prior, weights) of a model in use, pulls priors and weights towards it.
     """
     n = len(CUES)
-    mask = np.zeros((n, 3))
-    mask[np.arange(n), _OWNER] = 1.0
+    mask = _mask(np.ones(n))
     onehot = np.eye(3)[y]
     base = np.zeros((len(y), 3)) if offset is None else offset
     centre = np.zeros(n + 2) if anchor is None else \

@@ -96,7 +96,7 @@ def import_call(store, path: str | os.PathLike, *, trainee: str, title: str | No
     name shown for the file (an upload's own name rather than its temporary one)."""
     from voicerehearse.pipeline import analyze_file
     from voicerehearse.schema import analysis_record
-    from voicerehearse.sessions import add_session, latest_baseline
+    from voicerehearse.sessions import add_session, latest_baseline_record
     from voicerehearse.transcribe.calls import call_record, transcribe_call
 
     if baseline not in BASELINE_RULES:
@@ -111,7 +111,8 @@ def import_call(store, path: str | os.PathLike, *, trainee: str, title: str | No
         except VoiceRehearseError as exc:
             raise _named(exc, path, name) from exc
     words = None if call is None else (call.side("agent") or call.side("mixed"))
-    reference = latest_baseline(store, trainee) if baseline == "latest" else None
+    stored = latest_baseline_record(store, trainee) if baseline == "latest" else None
+    reference = None if stored is None else stored[1]
     try:
         analysis = analyze_file(path, stereo=stereo, baseline=reference, settings=settings, transcript=words)
     except VoiceRehearseError as exc:
@@ -135,7 +136,8 @@ def import_call(store, path: str | os.PathLike, *, trainee: str, title: str | No
         session_id = add_session(store, trainee=trainee, scenario_id="import",
                                  scenario_title=title or f"Imported call: {name}", source="import",
                                  turns=[{"audio": audio, "record": record, "move": staged is not None}],
-                                 note=note or f"Imported from {name}", settings=settings)
+                                 note=note or f"Imported from {name}",
+                                 baseline_id=None if stored is None else stored[0], settings=settings)
     finally:
         if staged is not None:
             staged.unlink(missing_ok=True)

@@ -77,10 +77,11 @@ def content_path(store: Store, digest: str, suffix: str) -> Path:
 
 def add_session(store: Store, *, trainee: str, scenario_id: str, scenario_title: str, source: str,
                 turns: list[dict], started_at: datetime | None = None, note: str | None = None,
-                settings: Settings = DEFAULTS) -> int:
+                baseline_id: int | None = None, settings: Settings = DEFAULTS) -> int:
     """Store one session. Each turn dict: ``audio`` (a file to copy in; with ``move=True`` the file is moved in
     once the session is committed), ``record`` (analysis schema dict), optional ``customer_text`` and
-    ``prompt_start_s``. Returns the session id. On any failure nothing is stored and ``audio`` is untouched.
+    ``prompt_start_s``. ``baseline_id``: the stored calibration read the turns were judged against. Returns the
+    session id. On any failure nothing is stored and ``audio`` is untouched.
     Then each recording's derived data (what the replay draws, measured with ``settings``) is written beside it;
     a failure there is logged and leaves the stored session as it is."""
     sources = [Path(spec["audio"]) for spec in turns]
@@ -94,7 +95,7 @@ def add_session(store: Store, *, trainee: str, scenario_id: str, scenario_title:
         with store.session() as db:
             person = get_or_create_trainee(db, trainee)
             practice = PracticeSession(trainee=person, scenario_id=scenario_id, scenario_title=scenario_title,
-                                       source=source, status="complete", note=note,
+                                       source=source, status="complete", note=note, baseline_id=baseline_id,
                                        started_at=started_at or datetime.now(timezone.utc))
             db.add(practice)
             db.flush()
@@ -124,8 +125,15 @@ def add_session(store: Store, *, trainee: str, scenario_id: str, scenario_title:
 
 def latest_baseline(store: Store, trainee: str):
     """The trainee's most recent calibration read as a :class:`voicerehearse.types.Baseline`, or None."""
+    found = latest_baseline_record(store, trainee)
+    return None if found is None else found[1]
+
+
+def latest_baseline_record(store: Store, trainee: str):
+    """(stored id, :class:`voicerehearse.types.Baseline`) of the trainee's most recent calibration read, or None:
+    a session judged against it keeps the id, so it can be judged again against the same read."""
     with store.session() as db:
         person = db.scalar(select(Trainee).where(Trainee.name == trainee.strip()))
         if person is None or not person.baselines:
             return None
-        return person.baselines[-1].to_baseline()
+        return person.baselines[-1].id, person.baselines[-1].to_baseline()

@@ -2,7 +2,7 @@
 on the replay page) against what the verdict says, and a refit of its weights on those calls.
 
 The dev corpora the shipped weights were fitted on are actors; a team's coaches hear its real agents. The refit
-starts from the model in use and moves it only as far as the calls ask (:func:`voicerehearse.delivery_fit.fit`
+starts from the shipped model and moves it only as far as the calls ask (:func:`voicerehearse.delivery_fit.fit`
 with an anchor), and it is measured leave-one-trainee-out: each trainee's turns judged by weights fitted on the
 others' calls, so the figure says how the refit does on an agent it has not heard.
 
@@ -12,9 +12,13 @@ others' calls, so the figure says how the refit does on an agent it has not hear
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -24,8 +28,6 @@ from voicerehearse.labels import STYLES
 from voicerehearse.settings import Settings
 from voicerehearse.types import Analysis, Baseline
 
-MIN_TURNS = 12  # coach-called turns a refit needs at least ...
-MIN_TRAINEES = 2  # ... from this many trainees (one is held out at a time)
 _ACOUSTIC = frozenset(delivery_fit.CUES)
 
 
@@ -37,7 +39,15 @@ class CalledTurn:
     trainee: str
     coach_label: str  # a style
     analysis: Analysis
-    baseline: Baseline | None  # the session's calibration read (None: judged against the defaults)
+    baseline: Baseline | None  # the calibration read it was judged against (None: the defaults)
+
+
+@dataclass(frozen=True)
+class Calls:
+    """The coach-called turns, and how many were left out because their calibration read is no longer stored."""
+
+    turns: tuple[CalledTurn, ...]
+    left_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -82,121 +92,160 @@ def agreement(pairs: Sequence[tuple[str, str]]) -> Agreement:
     return Agreement({k: dict(v) for k, v in counts.items()})
 
 
-def called_turns(store, *, trainee: str | None = None) -> tuple[CalledTurn, ...]:
-    """Every analysed turn a coach called (of ``trainee`` only, when given), oldest first. Turns whose record
-    cannot be read, or that hold no speech, are left out."""
+def called_turns(store, *, trainee: str | None = None) -> Calls:
+    """Every analysed turn a coach called (of ``trainee`` only, when given), oldest first, with the calibration
+    read it was judged against: the session's, else the trainee's stored read of the name its analysis gives
+    (imports and batches stored before sessions kept it). Turns whose record cannot be read or holds no speech are
+    not calls of a delivery and are skipped; turns whose read is gone are counted in ``left_out``."""
     from sqlalchemy import select
 
-    from voicerehearse.report_model import analysis_of
+    from voicerehearse.errors import StoreFormatError
+    from voicerehearse.schema import analysis_from_record
     from voicerehearse.store import BaselineRecord, PracticeSession, Trainee, Turn
 
-    query = (select(Turn, Trainee.name, PracticeSession.baseline_id)
+    query = (select(Turn, Trainee.name, Trainee.id, PracticeSession.baseline_id)
              .join(PracticeSession, PracticeSession.id == Turn.session_id)
              .join(Trainee, Trainee.id == PracticeSession.trainee_id)
              .where(Turn.coach_label.is_not(None), Turn.analysis.is_not(None))
              .order_by(Turn.id))
     if trainee is not None:
         query = query.where(Trainee.name == trainee)
-    out, baselines = [], {}
+    out, left_out, reads = [], 0, {}
     with store.session() as db:
-        for turn, name, baseline_id in db.execute(query):
-            analysis, _ = analysis_of(turn.analysis)
-            if analysis is None or analysis.delivery.label not in STYLES or turn.coach_label not in STYLES:
+        for turn, name, trainee_id, baseline_id in db.execute(query):
+            try:
+                analysis = analysis_from_record(turn.analysis)
+            except StoreFormatError:
                 continue
-            if baseline_id is not None and baseline_id not in baselines:
-                record = db.get(BaselineRecord, baseline_id)
-                baselines[baseline_id] = record.to_baseline() if record is not None else None
-            out.append(CalledTurn(turn.id, name, turn.coach_label, analysis, baselines.get(baseline_id)))
-    return tuple(out)
+            if analysis.delivery.label not in STYLES or turn.coach_label not in STYLES:
+                continue
+            if trainee_id not in reads:
+                reads[trainee_id] = db.scalars(select(BaselineRecord).where(BaselineRecord.trainee_id == trainee_id)
+                                               .order_by(BaselineRecord.id)).all()
+            source = analysis.tone.baseline
+            if baseline_id is not None:
+                record = next((r for r in reads[trainee_id] if r.id == baseline_id), None)
+            else:
+                record = next((r for r in reversed(reads[trainee_id]) if r.to_baseline().source == source), None)
+            if record is None and source not in (None, "absolute defaults"):
+                left_out += 1  # judged against a read that is no longer stored: it cannot be judged again alike
+                continue
+            out.append(CalledTurn(turn.id, name, turn.coach_label, analysis,
+                                  record.to_baseline() if record is not None else None))
+    return Calls(tuple(out), left_out)
 
 
 def judged(turns: Sequence[CalledTurn], settings: Settings) -> tuple[Analysis, ...]:
-    """Each turn judged again with ``settings`` (and the model they name), as the verdict stands now."""
+    """Each turn judged again with ``settings`` (and the model they name), as the product judges it now."""
     from voicerehearse.pipeline import rejudge
 
     return tuple(rejudge(t.analysis, t.baseline, settings) for t in turns)
 
 
 def current_agreement(turns: Sequence[CalledTurn], settings: Settings) -> Agreement:
-    """The verdict of the model in use against the coaches' calls."""
+    """The verdict of the model ``settings`` name against the coaches' calls."""
     return agreement([(t.coach_label, a.delivery.label) for t, a in zip(turns, judged(turns, settings))])
 
 
 @dataclass(frozen=True)
 class TeamFit:
-    """A refit on the coaches' calls: the model fitted on all of them, and how both models did on held trainees."""
+    """A refit on the coaches' calls: the model fitted on all of them, and how it and the shipped model did on
+    trainees they were not fitted to."""
 
     prior: dict[str, float]
     weights: dict[str, float]
-    before: Agreement  # the model in use
+    before: Agreement  # the shipped model (never fitted on these turns)
     after: Agreement  # the refit, leave-one-trainee-out
+    held: tuple[tuple[int, str], ...]  # (turn id, the refit's label with that turn's trainee held out)
     trainees: int
+    strength: float
 
     @property
     def better(self) -> bool:
-        """The refit agrees with the coaches more than the model in use, on trainees it was not fitted to."""
+        """The refit agrees with the coaches more than the shipped model, on trainees it was not fitted to."""
         return (self.after.uar or 0.0) > (self.before.uar or 0.0)
 
 
+def _shipped(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, delivery_model="")
+
+
 def _rows(turns: Sequence[CalledTurn], settings: Settings):
-    """Excess matrix, non-acoustic score offsets (pairs x 3) and target columns of the turns."""
+    """Excess matrix, the scores the fit does not own (timing, words per minute, language: pairs x 3) and the
+    target columns. The offsets are what the product's own scores hold beyond the prior and the acoustic cues."""
     now = judged(turns, settings)
+    model = delivery.load_model(settings.delivery_model or None)
     x = delivery_fit.design([(a.tone, a.pace, t.baseline) for t, a in zip(turns, now)], settings)
-    offset = np.zeros((len(turns), 3))
-    for i, a in enumerate(now):
-        for r in a.delivery.reasons:
-            if r.cue not in _ACOUSTIC and r.style in delivery_fit.COLUMNS:
-                offset[i, delivery_fit.COLUMNS.index(r.style)] += r.contribution
+    prior = {"aggressive": model.prior.aggressive, "passive": model.prior.passive}
+    rounded = np.round(x * np.array([model.weights[c] for c in delivery_fit.CUES]), 3)  # as judge rounds them
+    acoustic = delivery_fit.logits(rounded, prior, dict.fromkeys(delivery_fit.CUES, 1.0))
+    scores = np.array([[getattr(a.delivery.scores, c) for c in delivery_fit.COLUMNS] for a in now])
     y = np.array([delivery_fit.COLUMNS.index(t.coach_label) for t in turns])
-    return x, offset, y
+    return x, scores - acoustic, y
 
 
 def _weights(turns: Sequence[CalledTurn]) -> np.ndarray:
     """Each style the coaches used weighs the same, and within it each trainee the same."""
     groups = Counter((t.coach_label, t.trainee) for t in turns)
-    per_style = Counter({s: len({tr for (st, tr) in groups if st == s}) for s, _ in groups})
+    per_style = Counter(style for style, _ in groups)
     w = np.array([1.0 / groups[t.coach_label, t.trainee] / per_style[t.coach_label] for t in turns])
     return w / w.mean()
 
 
-def refit(turns: Sequence[CalledTurn], settings: Settings, *, strength: float) -> TeamFit:
-    """Refit the verdict's priors and weights on the coaches' calls, anchored at the model ``settings`` name with
-    ``strength`` (larger: stay closer), and measure it leave-one-trainee-out against the model in use.
+def _fold_settings(settings: Settings, prior, weights, folder: Path, name: str) -> Settings:
+    """``settings`` naming a model file of ``prior`` and ``weights`` written into ``folder``."""
+    path = folder / f"{name}.toml"
+    path.write_text(delivery_fit.model_text({k: round(v, 3) for k, v in prior.items()}, weights, {}, {}, name),
+                    encoding="utf-8")
+    return dataclasses.replace(settings, delivery_model=str(path))
 
-    Raises ConfigError when there are too few calls to fit and measure: fewer than MIN_TURNS turns, fewer than
-    MIN_TRAINEES trainees, or a single style.
+
+def refit(turns: Sequence[CalledTurn], settings: Settings, *, strength: float | None = None) -> TeamFit:
+    """Refit the verdict's priors and weights on the coaches' calls, anchored at the shipped model with
+    ``strength`` (default ``verdict_fit_anchor_strength``; larger: stay closer), and measure it
+    leave-one-trainee-out — each trainee's turns judged by the product's own judge with weights fitted on the other
+    trainees' calls — against the shipped model on the same turns.
+
+    Raises ConfigError when there are too few calls to fit and measure (``verdict_fit_min_turns`` turns of
+    ``verdict_fit_min_trainees`` trainees, in two styles or more).
     """
-    if not np.isfinite(strength) or strength <= 0:
+    strength = settings.verdict_fit_anchor_strength if strength is None else strength
+    if not math.isfinite(strength) or strength <= 0:
         raise ConfigError(f"the anchor strength must be above 0, got {strength:g}", field="strength")
     trainees = sorted({t.trainee for t in turns})
     styles = {t.coach_label for t in turns}
-    if len(turns) < MIN_TURNS or len(trainees) < MIN_TRAINEES or len(styles) < 2:
+    if len(turns) < settings.verdict_fit_min_turns or len(trainees) < settings.verdict_fit_min_trainees \
+            or len(styles) < 2:
         raise ConfigError(f"{len(turns)} called turn(s) of {len(trainees)} trainee(s) in {len(styles)} style(s): a "
-                          f"refit needs at least {MIN_TURNS} turns of {MIN_TRAINEES} trainees that the coaches called "
-                          "in two styles or more (set 'Your call' on the replay page)")
-    model = delivery.load_model(settings.delivery_model or None)
-    anchor = ({"aggressive": model.prior.aggressive, "passive": model.prior.passive}, dict(model.weights))
+                          f"refit needs at least {settings.verdict_fit_min_turns} turns of "
+                          f"{settings.verdict_fit_min_trainees} trainees that the coaches called in two styles or more "
+                          "(set 'Your call' on the replay page)")
+    shipped = delivery.load_model(None)
+    anchor = ({"aggressive": shipped.prior.aggressive, "passive": shipped.prior.passive}, dict(shipped.weights))
     x, offset, y = _rows(turns, settings)
-    w = _weights(turns)
     names = np.array([t.trainee for t in turns])
-    held = []
-    for name in trainees:
-        train, test = names != name, names == name
-        prior, weights = delivery_fit.fit(x[train], y[train], w[train], strength, offset=offset[train], anchor=anchor)
-        z = delivery_fit.logits(x[test], prior, weights, offset[test])
-        held += [(t.coach_label, delivery_fit.COLUMNS[int(k)]) for t, k in
-                 zip((t for t, m in zip(turns, test) if m), z.argmax(axis=1))]
-    prior, weights = delivery_fit.fit(x, y, w, strength, offset=offset, anchor=anchor)
-    return TeamFit(prior, weights, current_agreement(turns, settings), agreement(held), len(trainees))
+    held = {}
+    with tempfile.TemporaryDirectory(prefix="voicerehearse-fit-") as folder:
+        for k, name in enumerate(trainees):
+            train = names != name
+            train_turns = [t for t, m in zip(turns, train) if m]
+            prior, weights = delivery_fit.fit(x[train], y[train], _weights(train_turns), strength,
+                                              offset=offset[train], anchor=anchor)
+            fold = _fold_settings(settings, prior, weights, Path(folder), f"without-trainee-{k}")
+            test_turns = [t for t, m in zip(turns, train) if not m]
+            held.update((t.turn_id, a.delivery.label) for t, a in zip(test_turns, judged(test_turns, fold)))
+    prior, weights = delivery_fit.fit(x, y, _weights(turns), strength, offset=offset, anchor=anchor)
+    return TeamFit(prior, weights, current_agreement(turns, _shipped(settings)),
+                   agreement([(t.coach_label, held[t.turn_id]) for t in turns]),
+                   tuple((t.turn_id, held[t.turn_id]) for t in turns), len(trainees), strength)
 
 
-def model_file(team: TeamFit, settings: Settings, strength: float) -> str:
-    """The refit as a model file for the ``delivery_model`` setting."""
+def model_file(team: TeamFit, settings: Settings) -> str:
+    """The refit as a model file for the ``delivery_model`` setting, with the figures it was measured to."""
     used = {c.spread_setting: getattr(settings, c.spread_setting) for c in delivery.ACOUSTIC_CUES}
     used["cue_threshold_spreads"] = settings.cue_threshold_spreads
-    figures = {"model_in_use": team.before.summary(), "refit_leave_one_trainee_out": team.after.summary()}
-    note = (f"the coaches' calls of {team.before.turns} turns of {team.trainees} trainees, anchored at "
-            f"{settings.delivery_model or 'the bundled model'} with strength {strength:g}")
+    figures = {"shipped_model": team.before.summary(), "refit_leave_one_trainee_out": team.after.summary()}
+    note = (f"the coaches' calls of {team.before.turns} turns of {team.trainees} trainees, anchored at the shipped "
+            f"model with strength {team.strength:g}")
     return delivery_fit.model_text({k: round(v, 3) for k, v in team.prior.items()}, team.weights, figures, used,
-                                   note, "the coaches' calls: the model in use on all, the refit on held trainees")
-
+                                   note, "the coaches' calls: the shipped model on all, the refit on held trainees")
