@@ -316,6 +316,17 @@ def test_review_in_chromium(server, browser, tmp_path):
     assert Select(sc.find_element(By.NAME, "protects-company")).first_selected_option.get_attribute("value") == "yes"
     assert Select(sc.find_element(By.NAME, "calm-tone")).first_selected_option.get_attribute("value") == "4"
     assert "score" in d.find_element(By.ID, "score-chip").text
+
+    # the coach's own call of the turn: saved, back on the same turn, kept after the reload, and on the verdict page
+    call = d.find_element(By.CSS_SELECTOR, f"#turn-{turn} form.coach-call")
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", call)
+    Select(call.find_element(By.NAME, "label")).select_by_value("passive")
+    call.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(d, lambda d: d.current_url.endswith(f"#turn-{turn}"), message="the call saved")
+    d.refresh()
+    call = d.find_element(By.CSS_SELECTOR, f"#turn-{turn} form.coach-call")
+    assert Select(call.find_element(By.NAME, "label")).first_selected_option.get_attribute("value") == "passive"
+    assert "the verdict said" in call.text
     js(d, "window.scrollTo(0, 0)")
     d.save_screenshot(str(out / "session-review.png"))
 

@@ -271,3 +271,20 @@ def test_a_coach_sets_and_clears_the_call_and_the_agent_sees_it(web):
     r = coach.post(f"/turns/{ids['turn']}/coach-label", json={"label": ""}, headers={"X-CSRF-Token": token, "Accept": "application/json"})
     assert r.status_code == 200 and r.get_json()["coach_label"] is None
     assert _label_of(store, ids["turn"]) == (None, None)
+
+
+def test_the_verdict_page_shows_coaches_where_the_verdict_differs(web):
+    app, store, ids = web
+    coach = app.test_client()
+    login(coach, "coach")
+    page = coach.get("/verdict").get_data(as_text=True)
+    assert 'data-agreement="0.458"' in page and 'data-recall-aggressive="0.133"' in page  # 11 of 24; 2 of 15
+    assert page.count('<tr data-turn="') == 13  # the 13 turns called aggressive that the verdict let through
+    first = re.search(r'<tr data-turn="(\d+)"><td><a href="/sessions/(\d+)#turn-(\d+)"', page)
+    assert first and first.group(1) == first.group(3)  # each links to its turn on its session's page
+    assert "<td>Ana</td>" in page and "<td>Cy</td>" in page  # per trainee
+    assert 'href="/verdict"' in page  # in the coaches' menu
+    agent = app.test_client()
+    login(agent, "ana")
+    assert agent.get("/verdict").status_code == 403
+    assert 'href="/verdict"' not in agent.get("/").get_data(as_text=True)

@@ -531,7 +531,7 @@ def test_the_route_list_is_the_one_tested_here(env):
         # the review workflow: tests/test_web_review.py
         "review.set_status", "review.get_scorecard", "review.save_scorecard", "review.reply",
         "review.calibration",  # tests/test_calibration.py
-        "review.set_coach_label",  # the coach's call: tests/test_team_verdict.py
+        "review.set_coach_label", "review.verdict_page",  # the coach's call: tests/test_team_verdict.py
         # background imports: tests/test_web_jobs.py
         "jobs.job_page", "jobs.job_json",
     }

@@ -40,6 +40,8 @@ class CalledTurn:
     coach_label: str  # a style
     analysis: Analysis
     baseline: Baseline | None  # the calibration read it was judged against (None: the defaults)
+    session_id: int = 0
+    turn_index: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ def called_turns(store, *, trainee: str | None = None) -> Calls:
                 left_out += 1  # judged against a read that is no longer stored: it cannot be judged again alike
                 continue
             out.append(CalledTurn(turn.id, name, turn.coach_label, analysis,
-                                  record.to_baseline() if record is not None else None))
+                                  record.to_baseline() if record is not None else None, turn.session_id, turn.index))
     return Calls(tuple(out), left_out)
 
 
@@ -145,6 +147,28 @@ def judged(turns: Sequence[CalledTurn], settings: Settings) -> tuple[Analysis, .
 def current_agreement(turns: Sequence[CalledTurn], settings: Settings) -> Agreement:
     """The verdict of the model ``settings`` name against the coaches' calls."""
     return agreement([(t.coach_label, a.delivery.label) for t, a in zip(turns, judged(turns, settings))])
+
+
+@dataclass(frozen=True)
+class TeamView:
+    """What the coaches' page shows: the agreement over all calls and per trainee, and the turns where the verdict
+    and the coach differ (newest first), each with what the verdict says now."""
+
+    overall: Agreement
+    by_trainee: tuple[tuple[str, Agreement], ...]
+    differ: tuple[tuple[CalledTurn, str], ...]
+    left_out: int
+
+
+def team_view(calls: Calls, settings: Settings) -> TeamView:
+    """The coaches' calls of ``calls`` against the verdict ``settings`` give."""
+    now = [a.delivery.label for a in judged(calls.turns, settings)]
+    per = defaultdict(list)
+    for t, label in zip(calls.turns, now):
+        per[t.trainee].append((t.coach_label, label))
+    differ = tuple((t, label) for t, label in zip(reversed(calls.turns), reversed(now)) if label != t.coach_label)
+    return TeamView(agreement([(t.coach_label, label) for t, label in zip(calls.turns, now)]),
+                    tuple((name, agreement(pairs)) for name, pairs in sorted(per.items())), differ, calls.left_out)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ bp = Blueprint("review", __name__)
 COACH_STATUSES = ("new", "reviewed", "shared")
 AGENT_STATUSES = ("acknowledged", "disputed")
 MAX_TEXT = 2000
+DIFFER_ROWS = 100  # turns where the verdict and the coach differ, listed on the verdict page (newest first)
 
 
 def _payload() -> dict:
@@ -137,6 +138,19 @@ def set_coach_label(turn_id: int):
     get_db().commit()
     return _done(turn.session_id, {"turn": turn.id, "coach_label": label, "verdict": turn.label,
                                    "anchor": f"#turn-{turn.id}"})
+
+
+@bp.get("/verdict")
+def verdict_page():
+    """Coaches only: the verdict against the coaches' own calls, per style and trainee, and where they differ."""
+    require_coach()
+    from voicerehearse.team_verdict import called_turns, team_view
+    from voicerehearse.web.db import get_store
+
+    settings = current_app.config["SETTINGS"]
+    view = team_view(called_turns(get_store()), settings)
+    return render_template("verdict.html", view=view, differ=view.differ[:DIFFER_ROWS], shown_rows=DIFFER_ROWS,
+                           custom_model=settings.delivery_model)
 
 
 @bp.get("/sessions/<int:session_id>/calibration")
