@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import re
 
 import click
@@ -190,6 +192,14 @@ def test_demo_stores_sessions_without_serving(cli, tmp_path):
         assert db.scalar(select(User).where(User.username == DEMO_USER)) is not None
         dates = [s.started_at for s in sorted(sessions, key=lambda s: s.id)]
         assert dates == sorted(dates)
+        # each demo turn carries the style its take was scripted to show, as a coach's call
+        calls = [(t.coach_label, t.label, t.coach_label_by) for s in sessions for t in s.turns]
+        assert {c for c, _, _ in calls} == {"aggressive", "passive", "assertive"}
+        assert all(by == "demo script" for _, _, by in calls)
+    from voicerehearse.cli import main
+
+    agreement = runner.invoke(main, ["verdict", "agreement", "--json", "--data-dir", str(tmp_path)])
+    assert json.loads(agreement.output)["turns"] == 8 and json.loads(agreement.output)["uar"] == 1.0
 
 
 def test_demo_without_a_terminal_neither_stores_nor_serves(cli, served):

@@ -95,6 +95,7 @@ def demo(as_json, brief, serve_report, data_dir, port):
 
 DEMO_USER = "coach"
 DEMO_PASSWORD = "demo-coach-pw"  # published: only ever set in a directory the demo created (see MARKER)
+DEMO_CALLER = "demo script"  # whose "call" a demo turn carries: the style its take was scripted to show
 MARKER = ".voicerehearse-demo"  # written by the demo into the data directory it creates
 STORE_FILES = ("voicerehearse.db", "secret_key", "audio")  # signs of a store (SQLite database, server key, recordings)
 
@@ -143,6 +144,33 @@ def _only_demo_content(data_dir: Path) -> bool:
     return users <= {DEMO_USER} and sources <= {"demo"}
 
 
+def _store_demo_reads(store, reads: dict, settings) -> dict:
+    """Store each demo trainee's calibration read (``reads``: bundled file -> trainee name) as their baseline,
+    replacing the reads an earlier demo stored; returns file -> stored id. The takes were judged against them."""
+    import shutil
+
+    from sqlalchemy import select
+
+    from voicerehearse.pipeline import measure_baseline
+    from voicerehearse.settings import DEFAULTS
+    from voicerehearse.store import BaselineRecord, get_or_create_trainee
+
+    ids = {}
+    with store.session() as db:
+        for old in db.scalars(select(BaselineRecord).where(BaselineRecord.audio_path.like("audio/demo-reads/%"))):
+            db.delete(old)
+        for path, name in reads.items():
+            kept = store.audio_dir("demo-reads") / Path(path).name
+            shutil.copyfile(path, kept)
+            record = BaselineRecord(trainee_id=get_or_create_trainee(db, name).id, audio_path=store.relative(kept),
+                                    measures=BaselineRecord.measures_of(measure_baseline(kept, settings or DEFAULTS)))
+            db.add(record)
+            db.flush()
+            ids[path] = record.id
+        db.commit()
+    return ids
+
+
 def store_demo_sessions(analysed, data_dir: Path | None = None, settings=None):
     """Replace the demo sessions in the demo data directory with ``analysed`` ((DemoTake, record) pairs):
     one session per take, a day apart, and a ``coach`` login. Returns the Store. ``settings``: the demo's
@@ -171,14 +199,22 @@ def store_demo_sessions(analysed, data_dir: Path | None = None, settings=None):
         elif user is None:
             add_user(db, DEMO_USER, DEMO_PASSWORD)
         db.commit()
+    reads = _store_demo_reads(store, {take.baseline: names.get(take.trainee, take.trainee.title())
+                                      for take, _ in analysed}, settings)
     # a little story for the progress page: each trainee goes from passive to aggressive to assertive
     rank = {"passive": 0, "aggressive": 1, "assertive": 2}
     ordered = sorted(analysed, key=lambda pair: (rank.get(pair[0].intended_style, 3), pair[0].scenario))
     start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=len(ordered))
     for n, (take, record) in enumerate(ordered):
-        add_session(store, trainee=names.get(take.trainee, take.trainee.title()), scenario_id=take.scenario,
-                    scenario_title=take.scenario_title, source="demo", started_at=start + timedelta(days=n),
-                    note="Synthetic demo take (espeak-ng voice), not a real trainee.",
-                    turns=[{"audio": take.take, "record": record, "customer_text": take.customer_text,
-                            "prompt_start_s": take.prompt_playback_start_s}], **({"settings": settings} if settings else {}))
+        sid = add_session(store, trainee=names.get(take.trainee, take.trainee.title()), scenario_id=take.scenario,
+                          scenario_title=take.scenario_title, source="demo", started_at=start + timedelta(days=n),
+                          note="Synthetic demo take (espeak-ng voice), not a real trainee.",
+                          turns=[{"audio": take.take, "record": record, "customer_text": take.customer_text,
+                                  "prompt_start_s": take.prompt_playback_start_s}],
+                          baseline_id=reads[take.baseline], **({"settings": settings} if settings else {}))
+        with store.session() as db:  # the style each take was scripted to show stands in for a coach's call
+            for turn in db.get(PracticeSession, sid).turns:
+                turn.coach_label, turn.coach_label_by = take.intended_style, DEMO_CALLER
+                turn.coach_label_at = datetime.now(timezone.utc)
+            db.commit()
     return store
