@@ -178,7 +178,7 @@ class TeamFit:
 
     prior: dict[str, float]
     weights: dict[str, float]
-    before: Agreement  # the shipped model (never fitted on these turns)
+    before: Agreement  # the anchor model: the shipped one unless told (never fitted on these turns)
     after: Agreement  # the refit, leave-one-trainee-out
     held: tuple[tuple[int, str], ...]  # (turn id, the refit's label with that turn's trainee held out)
     trainees: int
@@ -188,10 +188,6 @@ class TeamFit:
     def better(self) -> bool:
         """The refit agrees with the coaches more than the shipped model, on trainees it was not fitted to."""
         return (self.after.uar or 0.0) > (self.before.uar or 0.0)
-
-
-def _shipped(settings: Settings) -> Settings:
-    return dataclasses.replace(settings, delivery_model="")
 
 
 def _rows(turns: Sequence[CalledTurn], settings: Settings):
@@ -224,11 +220,12 @@ def _fold_settings(settings: Settings, prior, weights, folder: Path, name: str) 
     return dataclasses.replace(settings, delivery_model=str(path))
 
 
-def refit(turns: Sequence[CalledTurn], settings: Settings, *, strength: float | None = None) -> TeamFit:
-    """Refit the verdict's priors and weights on the coaches' calls, anchored at the shipped model with
-    ``strength`` (default ``verdict_fit_anchor_strength``; larger: stay closer), and measure it
-    leave-one-trainee-out — each trainee's turns judged by the product's own judge with weights fitted on the other
-    trainees' calls — against the shipped model on the same turns.
+def refit(turns: Sequence[CalledTurn], settings: Settings, *, strength: float | None = None,
+          anchor_model: str = "") -> TeamFit:
+    """Refit the verdict's priors and weights on the coaches' calls, anchored at the shipped model (or the model
+    file ``anchor_model``) with ``strength`` (default ``verdict_fit_anchor_strength``; larger: stay closer), and
+    measure it leave-one-trainee-out — each trainee's turns judged by the product's own judge with weights fitted
+    on the other trainees' calls — against the anchor model on the same turns.
 
     Raises ConfigError when there are too few calls to fit and measure (``verdict_fit_min_turns`` turns of
     ``verdict_fit_min_trainees`` trainees, in two styles or more).
@@ -244,8 +241,8 @@ def refit(turns: Sequence[CalledTurn], settings: Settings, *, strength: float | 
                           f"refit needs at least {settings.verdict_fit_min_turns} turns of "
                           f"{settings.verdict_fit_min_trainees} trainees that the coaches called in two styles or more "
                           "(set 'Your call' on the replay page)")
-    shipped = delivery.load_model(None)
-    anchor = ({"aggressive": shipped.prior.aggressive, "passive": shipped.prior.passive}, dict(shipped.weights))
+    start = delivery.load_model(anchor_model or None)
+    anchor = ({"aggressive": start.prior.aggressive, "passive": start.prior.passive}, dict(start.weights))
     x, offset, y = _rows(turns, settings)
     names = np.array([t.trainee for t in turns])
     held = {}
@@ -259,7 +256,7 @@ def refit(turns: Sequence[CalledTurn], settings: Settings, *, strength: float | 
             test_turns = [t for t, m in zip(turns, train) if not m]
             held.update((t.turn_id, a.delivery.label) for t, a in zip(test_turns, judged(test_turns, fold)))
     prior, weights = delivery_fit.fit(x, y, _weights(turns), strength, offset=offset, anchor=anchor)
-    return TeamFit(prior, weights, current_agreement(turns, _shipped(settings)),
+    return TeamFit(prior, weights, current_agreement(turns, dataclasses.replace(settings, delivery_model=anchor_model)),
                    agreement([(t.coach_label, held[t.turn_id]) for t in turns]),
                    tuple((t.turn_id, held[t.turn_id]) for t in turns), len(trainees), strength)
 
