@@ -102,6 +102,13 @@ def test_refit_learns_the_coaches_line_on_held_out_trainees(team, tmp_path):
     assert fitted.weights["raised_voice"] > 2 * shipped.weights["raised_voice"]  # loudness counts for more here
     # a cue that never moved in these turns keeps its shipped weight (the anchor holds it)
     assert fitted.weights["slow"] == pytest.approx(shipped.weights["slow"], abs=1e-3)
+    # anchored at another model file, the refit starts there and is compared with it
+    from voicerehearse.team_verdict import model_file
+
+    (tmp_path / "team.toml").write_text(model_file(fitted, settings), encoding="utf-8")
+    again = refit(turns, settings, anchor_model=str(tmp_path / "team.toml"))
+    assert again.before.uar == 1.0 and not again.better  # nothing left to gain over a model that agrees already
+    assert again.weights["raised_voice"] >= fitted.weights["raised_voice"]  # from there, not from the shipped one
     # a stronger anchor moves the model less
     held = refit(turns, settings, strength=50.0)
     assert abs(held.weights["raised_voice"] - shipped.weights["raised_voice"]) < \
