@@ -42,14 +42,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dump", type=Path, help="from evaluate_delivery.py --dump")
     parser.add_argument("--strength", type=float, nargs="+", default=None,
-                        help="anchor strengths to try (default: the verdict_fit_anchor_strength setting)")
+                        help="anchor strengths to try (default: the verdict_fit_anchor_weight setting)")
     args = parser.parse_args(argv)
 
     import __main__
     __main__.Clip = ev.Clip  # the dump pickles evaluate_delivery's Clip as __main__.Clip
     measured = pickle.loads(args.dump.read_bytes())
     base = load_settings()
-    strengths = args.strength or [base.verdict_fit_anchor_strength]
+    strengths = args.strength or [base.verdict_fit_anchor_weight]
     rows = [(clip, rejudge(a, b, base), b) for clip, a, b in ev.pairs(measured, "one", 3)]
     deltas = [(clip, delivery.cue_deltas(a.tone, a.pace, b, base)) for clip, a, b in rows]
     corpora = sorted({clip.corpus for clip, _, _ in rows})

@@ -91,9 +91,9 @@ class Settings:
     dead_air_min_s: float = _s(5.0, "stereo", "In a call, a silence of both sides at least this long is dead air (a hold or a search), shown on the call card.", 0.5, 600.0)
     # --- coach review
     calibration_scale_tolerance_points: int = _s(1, "review", "Coach calibration: two 1-5 answers to one criterion agree when they are at most this many points apart.", 0, 4)
-    verdict_fit_min_turns: int = _s(12, "review", "`verdict fit` needs at least this many turns the coaches called (set 'Your call' on the replay page).", 4, 1000000)
-    verdict_fit_min_trainees: int = _s(2, "review", "... from at least this many trainees: the refit is measured on each trainee with weights fitted on the others.", 2, 100000)
-    verdict_fit_anchor_strength: float = _s(0.05, "review", "How strongly `verdict fit` keeps the shipped weights (per squared unit of change; larger: the coaches' calls move them less).", 0.0001, 1000.0)
+    verdict_fit_min_turn_count: int = _s(12, "review", "`verdict fit` needs at least this many turns the coaches called (set 'Your call' on the replay page).", 4, 1000000)
+    verdict_fit_min_trainee_count: int = _s(2, "review", "... from at least this many trainees: the refit is measured on each trainee with weights fitted on the others.", 2, 100000)
+    verdict_fit_anchor_weight: float = _s(0.05, "review", "How strongly `verdict fit` keeps the shipped weights (per squared unit of change; larger: the coaches' calls move them less).", 0.0001, 1000.0)
     # --- redaction of imported calls (voicerehearse/redact.py)
     redact_imports: bool = _s(True, "redaction", "Imported calls: spoken card, account and phone numbers are masked in the stored transcript and silenced in a redacted audio copy.")
     redact_min_digits: int = _s(7, "redaction", "A run of spoken digits holding at least this many is a number to redact (amounts and dates hold fewer).", 3, 40)

@@ -223,23 +223,23 @@ def _fold_settings(settings: Settings, prior, weights, folder: Path, name: str) 
 def refit(turns: Sequence[CalledTurn], settings: Settings, *, strength: float | None = None,
           anchor_model: str = "") -> TeamFit:
     """Refit the verdict's priors and weights on the coaches' calls, anchored at the shipped model (or the model
-    file ``anchor_model``) with ``strength`` (default ``verdict_fit_anchor_strength``; larger: stay closer), and
+    file ``anchor_model``) with ``strength`` (default ``verdict_fit_anchor_weight``; larger: stay closer), and
     measure it leave-one-trainee-out — each trainee's turns judged by the product's own judge with weights fitted
     on the other trainees' calls — against the anchor model on the same turns.
 
-    Raises ConfigError when there are too few calls to fit and measure (``verdict_fit_min_turns`` turns of
-    ``verdict_fit_min_trainees`` trainees, in two styles or more).
+    Raises ConfigError when there are too few calls to fit and measure (``verdict_fit_min_turn_count`` turns of
+    ``verdict_fit_min_trainee_count`` trainees, in two styles or more).
     """
-    strength = settings.verdict_fit_anchor_strength if strength is None else strength
+    strength = settings.verdict_fit_anchor_weight if strength is None else strength
     if not math.isfinite(strength) or strength <= 0:
         raise ConfigError(f"the anchor strength must be above 0, got {strength:g}", field="strength")
     trainees = sorted({t.trainee for t in turns})
     styles = {t.coach_label for t in turns}
-    if len(turns) < settings.verdict_fit_min_turns or len(trainees) < settings.verdict_fit_min_trainees \
+    if len(turns) < settings.verdict_fit_min_turn_count or len(trainees) < settings.verdict_fit_min_trainee_count \
             or len(styles) < 2:
         raise ConfigError(f"{len(turns)} called turn(s) of {len(trainees)} trainee(s) in {len(styles)} style(s): a "
-                          f"refit needs at least {settings.verdict_fit_min_turns} turns of "
-                          f"{settings.verdict_fit_min_trainees} trainees that the coaches called in two styles or more "
+                          f"refit needs at least {settings.verdict_fit_min_turn_count} turns of "
+                          f"{settings.verdict_fit_min_trainee_count} trainees that the coaches called in two styles or more "
                           "(set 'Your call' on the replay page)")
     start = delivery.load_model(anchor_model or None)
     anchor = ({"aggressive": start.prior.aggressive, "passive": start.prior.passive}, dict(start.weights))

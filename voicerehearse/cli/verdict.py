@@ -84,7 +84,7 @@ def _left_out(calls) -> None:
               help="Write the refitted model here (TOML), for the delivery_model setting.")
 @click.option("--strength", type=float, default=None,
               help="How strongly the refit keeps the shipped weights (larger: the calls move them less). "
-                   "Default: the verdict_fit_anchor_strength setting.")
+                   "Default: the verdict_fit_anchor_weight setting.")
 @config_option
 @set_option
 @data_dir_option
@@ -95,7 +95,7 @@ def fit_cmd(out, strength, config, overrides, data_dir):
     The refit starts at the shipped weights and moves only as far as the calls ask. It is measured
     leave-one-trainee-out (each trainee's turns judged by weights fitted on the other trainees' calls) against
     the shipped model on the same turns; use the file with `delivery_model = "FILE"` in your settings file when it
-    agrees with your coaches better. Needs the turns of `verdict_fit_min_turns` and `verdict_fit_min_trainees`
+    agrees with your coaches better. Needs the turns of `verdict_fit_min_turn_count` and `verdict_fit_min_trainee_count`
     (see `voicerehearse settings`), called in two styles or more.
     """
     from voicerehearse.team_verdict import called_turns, current_agreement, model_file, refit
