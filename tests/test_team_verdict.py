@@ -38,18 +38,16 @@ def coach_call(louder_db: float) -> str:
     return "aggressive" if louder_db >= COACH_FROM_DB else "assertive"
 
 
-@pytest.fixture(scope="module")
-def team(tmp_path_factory):
-    """A store with three trainees' sessions, every turn called by a coach."""
-    base = tmp_path_factory.mktemp("team")
-    store = Store.open(base / "data")
-    for k, name in enumerate(("Ana", "Ben", "Cy")):
+def build_team(base, url: str = "", names=("Ana", "Ben", "Cy"), louder_db=LOUDER_DB) -> Store:
+    """A store (SQLite in ``base/data``, or ``url``) with one session per trainee, every turn called by a coach."""
+    store = Store.open(base / "data", url=url)
+    for k, name in enumerate(names):
         f0 = (140.0, 190.0, 230.0)[k]
         calm = place(4.0, (0.3, voice(3.4, f0=f0, level_db=-30, syllable_hz=4, seed=10 + k)), (0.0, noise(4.0, -75)))
         sf.write(base / f"{name}-calm.wav", calm, SR)
         baseline = measure_baseline(base / f"{name}-calm.wav")
         turns = []
-        for louder in LOUDER_DB:
+        for louder in louder_db:
             path = base / f"{name}-{louder}.wav"
             reply = place(4.0, (0.3, voice(3.4, f0=f0, level_db=-30 + louder, syllable_hz=4, seed=10 + k)),
                           (0.0, noise(4.0, -75)))
@@ -64,10 +62,32 @@ def team(tmp_path_factory):
             db.add(record)
             db.flush()
             practice.baseline_id = record.id
-            for turn, louder in zip(sorted(practice.turns, key=lambda t: t.index), LOUDER_DB):
+            for turn, louder in zip(sorted(practice.turns, key=lambda t: t.index), louder_db):
                 turn.coach_label, turn.coach_label_by = coach_call(louder), "coach"
             db.commit()
-    return store, base
+    return store
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory):
+    """A store with three trainees' sessions, every turn called by a coach."""
+    base = tmp_path_factory.mktemp("team")
+    return build_team(base), base
+
+
+def test_called_turns_skip_what_cannot_be_judged_on_sqlite_and_postgresql(tmp_path, database_url):
+    store = build_team(tmp_path, database_url, names=("Ana", "Ben"), louder_db=(0, 4, 8, 12, 14, 2))
+    with store.session() as db:  # a coach also called a turn never analysed and one whose analysis failed
+        practice = db.scalars(select(PracticeSession).order_by(PracticeSession.id)).first()
+        sample = practice.turns[0]
+        practice.turns.append(Turn(index=6, audio_path=sample.audio_path, analysis=None, coach_label="passive"))
+        practice.turns.append(Turn(index=7, audio_path=sample.audio_path, coach_label="passive",
+                                   analysis={"error": {"type": "AudioFormatError", "message": "cut short"}}))
+        db.commit()
+    calls = called_turns(store)
+    assert len(calls.turns) == 12 and calls.left_out == 0
+    fitted = refit(calls.turns, load_settings())
+    assert fitted.after.turns == 12 and fitted.trainees == 2
 
 
 def test_agreement_tallies_calls_against_verdicts():

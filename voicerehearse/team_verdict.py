@@ -115,6 +115,8 @@ def called_turns(store, *, trainee: str | None = None) -> Calls:
     out, left_out, reads = [], 0, {}
     with store.session() as db:
         for turn, name, trainee_id, baseline_id in db.execute(query):
+            if not isinstance(turn.analysis, dict):  # JSON null on some databases: never analysed
+                continue
             try:
                 analysis = analysis_from_record(turn.analysis)
             except StoreFormatError:
