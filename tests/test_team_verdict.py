@@ -310,6 +310,9 @@ def test_the_verdict_page_shows_coaches_where_the_verdict_differs(web):
     first = re.search(r'<tr data-turn="(\d+)"><td><a href="/sessions/(\d+)#turn-(\d+)"', page)
     assert first and first.group(1) == first.group(3)  # each links to its turn on its session's page
     assert "<td>Ana</td>" in page and "<td>Cy</td>" in page  # per trainee
+    heard = re.findall(r'<td class="heard">(.*?)</td>', page)
+    assert len(heard) == 13 and sum("a raised voice (aggressive, not enough)" in h for h in heard) >= 6
+    assert 'data-label="calls-needed"' not in page  # 24 calls of 3 trainees: enough to refit
     assert 'href="/verdict"' in page  # in the coaches' menu
     agent = app.test_client()
     login(agent, "ana")

@@ -158,19 +158,44 @@ class TeamView:
 
     overall: Agreement
     by_trainee: tuple[tuple[str, Agreement], ...]
-    differ: tuple[tuple[CalledTurn, str], ...]
+    differ: tuple[Difference, ...]
     left_out: int
+    calls_needed: int  # more calls before `verdict fit` can run (0: it can)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A called turn the verdict judges otherwise: the strongest reasons it heard for its own label and for the
+    coach's call (in people's words; empty: none, the prior decided) — what it weighed too much or too little."""
+
+    turn: CalledTurn
+    verdict: str
+    verdict_why: tuple[str, ...]
+    coach_why: tuple[str, ...]
+
+
+def _why(analysis: Analysis, style: str, count: int = 2) -> tuple[str, ...]:
+    from voicerehearse.coaching import plain
+
+    reasons = sorted((r for r in analysis.delivery.reasons if r.style == style), key=lambda r: -r.contribution)
+    return tuple(plain(r.cue) for r in reasons[:count])
 
 
 def team_view(calls: Calls, settings: Settings) -> TeamView:
     """The coaches' calls of ``calls`` against the verdict ``settings`` give."""
-    now = [a.delivery.label for a in judged(calls.turns, settings)]
+    now = judged(calls.turns, settings)
     per = defaultdict(list)
-    for t, label in zip(calls.turns, now):
-        per[t.trainee].append((t.coach_label, label))
-    differ = tuple((t, label) for t, label in zip(reversed(calls.turns), reversed(now)) if label != t.coach_label)
-    return TeamView(agreement([(t.coach_label, label) for t, label in zip(calls.turns, now)]),
-                    tuple((name, agreement(pairs)) for name, pairs in sorted(per.items())), differ, calls.left_out)
+    for t, a in zip(calls.turns, now):
+        per[t.trainee].append((t.coach_label, a.delivery.label))
+    differ = tuple(Difference(t, a.delivery.label, _why(a, a.delivery.label), _why(a, t.coach_label))
+                   for t, a in zip(reversed(calls.turns), reversed(now)) if a.delivery.label != t.coach_label)
+    trainees = len(per)
+    needed = 0 if trainees >= settings.verdict_fit_min_trainee_count and \
+        len({t.coach_label for t in calls.turns}) >= 2 else 1
+    needed = max(needed, settings.verdict_fit_min_turn_count - len(calls.turns))
+    return TeamView(agreement([(t.coach_label, a.delivery.label) for t, a in zip(calls.turns, now)]),
+                    tuple((name, agreement(pairs)) for name, pairs in sorted(per.items())), differ, calls.left_out,
+                    needed)
 
 
 @dataclass(frozen=True)

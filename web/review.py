@@ -150,7 +150,7 @@ def verdict_page():
     settings = current_app.config["SETTINGS"]
     view = team_view(called_turns(get_store()), settings)
     return render_template("verdict.html", view=view, differ=view.differ[:DIFFER_ROWS], shown_rows=DIFFER_ROWS,
-                           custom_model=settings.delivery_model)
+                           custom_model=settings.delivery_model, settings=settings)
 
 
 @bp.get("/sessions/<int:session_id>/calibration")
