@@ -162,7 +162,7 @@ def test_the_fit_sees_the_product_s_own_scores_with_words_and_without_a_baseline
     assert any(r.unit == "wpm" for r in analysis.delivery.reasons)  # a pace reason from the words
     turn = CalledTurn(1, "Dee", "aggressive", analysis, None)
     settings = load_settings()
-    x, offset, _ = _rows([turn], settings)
+    x, offset, _ = _rows([turn], judged([turn], settings), settings)
     assert offset[0, 0] > 0.5  # the words' pace, on aggressive
     model = load_model()
     from voicerehearse.delivery_fit import logits

@@ -28,9 +28,6 @@ from voicerehearse.labels import STYLES
 from voicerehearse.settings import Settings
 from voicerehearse.types import Analysis, Baseline
 
-_ACOUSTIC = frozenset(delivery_fit.CUES)
-
-
 @dataclass(frozen=True)
 class CalledTurn:
     """A stored turn a coach called, with what it was judged against."""
@@ -123,19 +120,18 @@ def called_turns(store, *, trainee: str | None = None) -> Calls:
                 continue
             if analysis.delivery.label not in STYLES or turn.coach_label not in STYLES:
                 continue
-            if trainee_id not in reads:
-                reads[trainee_id] = db.scalars(select(BaselineRecord).where(BaselineRecord.trainee_id == trainee_id)
-                                               .order_by(BaselineRecord.id)).all()
+            if trainee_id not in reads:  # (id, Baseline) of each of the trainee's reads, oldest first
+                reads[trainee_id] = [(r.id, r.to_baseline()) for r in db.scalars(
+                    select(BaselineRecord).where(BaselineRecord.trainee_id == trainee_id).order_by(BaselineRecord.id))]
             source = analysis.tone.baseline
             if baseline_id is not None:
-                record = next((r for r in reads[trainee_id] if r.id == baseline_id), None)
+                read = next((b for i, b in reads[trainee_id] if i == baseline_id), None)
             else:
-                record = next((r for r in reversed(reads[trainee_id]) if r.to_baseline().source == source), None)
-            if record is None and source not in (None, "absolute defaults"):
+                read = next((b for _, b in reversed(reads[trainee_id]) if b.source == source), None)
+            if read is None and source not in (None, "absolute defaults"):
                 left_out += 1  # judged against a read that is no longer stored: it cannot be judged again alike
                 continue
-            out.append(CalledTurn(turn.id, name, turn.coach_label, analysis,
-                                  record.to_baseline() if record is not None else None, turn.session_id, turn.index))
+            out.append(CalledTurn(turn.id, name, turn.coach_label, analysis, read, turn.session_id, turn.index))
     return Calls(tuple(out), left_out)
 
 
@@ -189,13 +185,17 @@ def team_view(calls: Calls, settings: Settings) -> TeamView:
         per[t.trainee].append((t.coach_label, a.delivery.label))
     differ = tuple(Difference(t, a.delivery.label, _why(a, a.delivery.label), _why(a, t.coach_label))
                    for t, a in zip(reversed(calls.turns), reversed(now)) if a.delivery.label != t.coach_label)
-    trainees = len(per)
-    needed = 0 if trainees >= settings.verdict_fit_min_trainee_count and \
-        len({t.coach_label for t in calls.turns}) >= 2 else 1
-    needed = max(needed, settings.verdict_fit_min_turn_count - len(calls.turns))
     return TeamView(agreement([(t.coach_label, a.delivery.label) for t, a in zip(calls.turns, now)]),
                     tuple((name, agreement(pairs)) for name, pairs in sorted(per.items())), differ, calls.left_out,
-                    needed)
+                    calls_missing(calls.turns, settings))
+
+
+def calls_missing(turns: Sequence[CalledTurn], settings: Settings) -> int:
+    """How many more calls :func:`refit` needs (0: enough): ``verdict_fit_min_turn_count`` turns of
+    ``verdict_fit_min_trainee_count`` trainees, in two styles or more (a missing trainee or style is one call)."""
+    short_of_kinds = len({t.trainee for t in turns}) < settings.verdict_fit_min_trainee_count \
+        or len({t.coach_label for t in turns}) < 2
+    return max(int(short_of_kinds), settings.verdict_fit_min_turn_count - len(turns))
 
 
 @dataclass(frozen=True)
@@ -217,10 +217,10 @@ class TeamFit:
         return (self.after.uar or 0.0) > (self.before.uar or 0.0)
 
 
-def _rows(turns: Sequence[CalledTurn], settings: Settings):
+def _rows(turns: Sequence[CalledTurn], now: Sequence[Analysis], settings: Settings):
     """Excess matrix, the scores the fit does not own (timing, words per minute, language: pairs x 3) and the
-    target columns. The offsets are what the product's own scores hold beyond the prior and the acoustic cues."""
-    now = judged(turns, settings)
+    target columns, from ``now``: the turns judged with ``settings``. The offsets are what the product's own
+    scores hold beyond the prior and the acoustic cues."""
     model = delivery.load_model(settings.delivery_model or None)
     x = delivery_fit.design([(a.tone, a.pace, t.baseline) for t, a in zip(turns, now)], settings)
     prior = {"aggressive": model.prior.aggressive, "passive": model.prior.passive}
@@ -262,15 +262,15 @@ def refit(turns: Sequence[CalledTurn], settings: Settings, *, strength: float | 
         raise ConfigError(f"the anchor strength must be above 0, got {strength:g}", field="strength")
     trainees = sorted({t.trainee for t in turns})
     styles = {t.coach_label for t in turns}
-    if len(turns) < settings.verdict_fit_min_turn_count or len(trainees) < settings.verdict_fit_min_trainee_count \
-            or len(styles) < 2:
+    if calls_missing(turns, settings):
         raise ConfigError(f"{len(turns)} called turn(s) of {len(trainees)} trainee(s) in {len(styles)} style(s): a "
                           f"refit needs at least {settings.verdict_fit_min_turn_count} turns of "
                           f"{settings.verdict_fit_min_trainee_count} trainees that the coaches called in two styles or more "
                           "(set 'Your call' on the replay page)")
     start = delivery.load_model(anchor_model or None)
     anchor = ({"aggressive": start.prior.aggressive, "passive": start.prior.passive}, dict(start.weights))
-    x, offset, y = _rows(turns, settings)
+    now = judged(turns, settings)
+    x, offset, y = _rows(turns, now, settings)
     names = np.array([t.trainee for t in turns])
     held = {}
     with tempfile.TemporaryDirectory(prefix="voicerehearse-fit-") as folder:
@@ -283,8 +283,10 @@ def refit(turns: Sequence[CalledTurn], settings: Settings, *, strength: float | 
             test_turns = [t for t, m in zip(turns, train) if not m]
             held.update((t.turn_id, a.delivery.label) for t, a in zip(test_turns, judged(test_turns, fold)))
     prior, weights = delivery_fit.fit(x, y, _weights(turns), strength, offset=offset, anchor=anchor)
-    return TeamFit(prior, weights, current_agreement(turns, dataclasses.replace(settings, delivery_model=anchor_model)),
-                   agreement([(t.coach_label, held[t.turn_id]) for t in turns]),
+    before = agreement([(t.coach_label, a.delivery.label) for t, a in zip(turns, now)]) \
+        if anchor_model == settings.delivery_model else \
+        current_agreement(turns, dataclasses.replace(settings, delivery_model=anchor_model))
+    return TeamFit(prior, weights, before, agreement([(t.coach_label, held[t.turn_id]) for t in turns]),
                    tuple((t.turn_id, held[t.turn_id]) for t in turns), len(trainees), strength)
 
 

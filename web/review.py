@@ -25,7 +25,7 @@ from voicerehearse.review import manual_answers, rubric_for
 from voicerehearse.scorecard import calibrate
 from voicerehearse.store import Comment, CommentReply, ScorecardAnswers, SessionReview, User, valid_id
 from voicerehearse.web.auth import get_session_or_404, get_turn_or_404, is_coach, require_coach
-from voicerehearse.web.db import get_db
+from voicerehearse.web.db import get_db, get_store
 from voicerehearse.web.errors import wants_json
 
 bp = Blueprint("review", __name__)
@@ -145,7 +145,6 @@ def verdict_page():
     """Coaches only: the verdict against the coaches' own calls, per style and trainee, and where they differ."""
     require_coach()
     from voicerehearse.team_verdict import called_turns, team_view
-    from voicerehearse.web.db import get_store
 
     settings = current_app.config["SETTINGS"]
     view = team_view(called_turns(get_store()), settings)
